@@ -1,0 +1,39 @@
+# Two commands (see README): `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test lint bench db clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## Install and start the dashboard (builds data/grid.duckdb with sample data on first start).
+run: $(VENV)/.runtime
+	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
+
+## Install everything the tests need (incl. Chromium and CJK fonts) and run the whole suite.
+test: $(VENV)/.dev
+	scripts/install-system-deps
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(VENV)/.dev
+	$(PY) -m bench
+
+db: $(VENV)/.runtime
+	$(PY) -m etl init --force
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,35 @@
+"""``python -m bench [name …] [--repeat N]``: run benchmarks and print their figures."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+BENCHMARKS = {
+    "init": "bench.init_bench",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument(
+        "names", nargs="*", help=f"benchmarks to run (default all): {list(BENCHMARKS)}"
+    )
+    parser.add_argument("--repeat", type=int, default=0, help="override the repeat count")
+    args = parser.parse_args(argv)
+    names = args.names or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {unknown}")
+    for name in names:
+        module = importlib.import_module(BENCHMARKS[name])
+        print(f"== {name}: {module.__doc__.strip().splitlines()[0]}", flush=True)
+        figures = module.run(args)
+        print(json.dumps(figures, ensure_ascii=False, indent=2), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

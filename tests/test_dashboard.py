@@ -1,0 +1,37 @@
+"""The dashboard starts on a database and shows numbers read from it (AppTest)."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from etl.db import REPO_ROOT, connect
+from metrics.overview import town_summary
+
+
+def test_overview_shows_the_database_numbers(sample_db, monkeypatch):
+    monkeypatch.setenv("GRID_DB", str(sample_db))
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard.py"), default_timeout=60).run()
+    assert not at.exception
+    con = connect(sample_db)
+    try:
+        expected = town_summary(con)
+    finally:
+        con.close()
+    values = {m.label: m.value for m in at.metric}
+    assert values["村居党建总网格"] == "14"
+    assert values["党建子网格"] == "89"
+    assert values["在册党员"] == f"{expected.party_members:,}"
+    assert values["开展活动（场）"] == f"{expected.activities:,}"
+    assert values["收集民情民意（件）"] == f"{expected.reports:,}"
+    assert expected.activities > 500
+
+
+def test_dashboard_builds_a_missing_database(tmp_path, monkeypatch):
+    db = tmp_path / "fresh.duckdb"
+    monkeypatch.setenv("GRID_DB", str(db))
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard.py"), default_timeout=120).run()
+    assert not at.exception
+    assert db.exists()
+    assert any("数据库已创建" in s.label for s in at.get("expandable")) or at.metric
+    values = {m.label: m.value for m in at.metric}
+    assert values["党建子网格"] == "89"

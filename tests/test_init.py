@@ -1,0 +1,95 @@
+"""``etl init``: builds the schema, loads exactly the generated rows, refuses to clobber."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from etl.__main__ import main
+from etl.contracts import KINDS
+from etl.db import connect
+from etl.loader import read_canonical_csv
+from tests.conftest import SAMPLE_END, SAMPLE_MONTHS
+
+
+def _count(db, table: str) -> int:
+    con = connect(db)
+    try:
+        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _file_rows(sample_dir, kind: str) -> pl.DataFrame:
+    frames = [
+        read_canonical_csv(p, KINDS[kind])[1]
+        for p in sorted(sample_dir.glob(f"20??-??/{kind}.csv"))
+    ]
+    return pl.concat(frames)
+
+
+def test_init_loads_exactly_the_generated_rows(sample_db, sample_dir):
+    for kind in ("activity", "attendance", "evaluation", "deduction"):
+        assert _count(sample_db, kind) == _file_rows(sample_dir, kind).height, kind
+    # a report filed again in a later month updates the same row: counted once
+    reports = _file_rows(sample_dir, "report")
+    assert reports.height > reports["report_id"].n_unique()
+    assert _count(sample_db, "report") == reports["report_id"].n_unique()
+    for kind in ("village", "subgrid", "service_point", "person"):
+        rows = read_canonical_csv(sample_dir / "registry" / f"{kind}.csv", KINDS[kind])[1]
+        assert _count(sample_db, kind) == rows.height, kind
+
+
+def test_reports_hold_their_latest_state(sample_db, sample_dir):
+    reports = _file_rows(sample_dir, "report")
+    latest = reports.group_by("report_id", maintain_order=True).last()
+    con = connect(sample_db)
+    try:
+        loaded = con.sql("SELECT report_id, status, resolved_at FROM report").pl()
+    finally:
+        con.close()
+    both = latest.join(loaded, on="report_id", suffix="_db")
+    assert both.height == latest.height
+    assert (both["status"] == both["status_db"]).all()
+
+
+def test_init_refuses_existing_database_without_force(tmp_path, capsys):
+    db = tmp_path / "g.duckdb"
+    assert main(["init", "--db", str(db), "--no-sample"]) == 0
+    assert _count(db, "village") == 14
+    assert _count(db, "activity") == 0
+    assert main(["init", "--db", str(db), "--no-sample"]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert main(["init", "--db", str(db), "--months", "2", "--end", "2026-10", "--force"]) == 0
+    assert _count(db, "activity") > 0
+    assert not (tmp_path / "g.duckdb.building").exists()
+
+
+def test_init_uses_grid_db_environment_variable(tmp_path, monkeypatch):
+    db = tmp_path / "env.duckdb"
+    monkeypatch.setenv("GRID_DB", str(db))
+    assert main(["init", "--no-sample"]) == 0
+    assert db.exists()
+
+
+def test_cli_usage_errors_exit_2(tmp_path):
+    import pytest
+
+    with pytest.raises(SystemExit) as exc:
+        main(["init", "--end", "2026-13"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["frobnicate"])
+    assert exc.value.code == 2
+
+
+def test_sample_covers_24_months(sample_db):
+    con = connect(sample_db)
+    try:
+        months = con.execute(
+            "SELECT count(DISTINCT date_trunc('month', activity_date)), max(activity_date) "
+            "FROM activity"
+        ).fetchone()
+    finally:
+        con.close()
+    assert months[0] == SAMPLE_MONTHS
+    assert (months[1].year, months[1].month) == SAMPLE_END
