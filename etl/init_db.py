@@ -17,6 +17,7 @@ from etl.contracts import PERSON, REGISTRY_KINDS
 from etl.db import REGISTRY_DIR, connect
 from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate
 from etl.loader import load_files
+from etl.rollups import refresh
 from etl.schema import create_schema
 
 Progress = Callable[[int, int, str], None]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from etl.contracts import KINDS, Kind
+from etl.rollups import create_rollups
 
 SCHEMA_VERSION = "1"
 
@@ -51,6 +52,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(table_ddl(kind))
     con.execute(UPLOAD_DDL)
     con.execute(META_DDL)
+    create_rollups(con)
     con.execute(
         "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('data_version', "
         "coalesce((SELECT value FROM meta WHERE key = 'data_version'), '0'))",
