@@ -83,6 +83,7 @@ def init_database(
             for step, (label, files) in enumerate(batches, start=1):
                 report(step, len(batches), f"载入 {label}")
                 load_files(con, files, user="init")
+        refresh(con)
         for table in (
             "village",
             "subgrid",
