@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 
 import duckdb
@@ -41,3 +42,31 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 def cursor() -> duckdb.DuckDBPyConnection:
     """A fresh cursor on the shared connection (connections are not thread-safe)."""
     return _connection(str(resolve_db_path())).cursor()
+
+
+def data_version() -> int:
+    """The database's data version; every committed load or undo increments it."""
+    row = cursor().execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _cached(module: str, name: str, version: int, db: str, args: tuple, kwargs: tuple):
+    function = getattr(importlib.import_module(module), name)
+    return function(cursor(), *args, **dict(kwargs))
+
+
+def query(function, *args, **kwargs):
+    """Call a metrics function with a fresh cursor, cached by arguments and data version.
+
+    Keying on the data version means an upload or undo (which bumps it inside its
+    transaction) makes every page compute fresh numbers on its next run.
+    """
+    return _cached(
+        function.__module__,
+        function.__qualname__,
+        data_version(),
+        str(resolve_db_path()),
+        args,
+        tuple(sorted(kwargs.items())),
+    )

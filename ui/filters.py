@@ -1,0 +1,141 @@
+"""Shared filters (month range, village): in the sidebar, kept across pages, in the URL.
+
+The view lives in ``st.session_state`` so it survives page switches, and is written
+to the query string on every run so that a copied link reproduces it. A link opened
+in a new session (or a drill-down that sets the query string) wins over the session's
+own state. Invalid query values fall back to the defaults with a notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import streamlit as st
+
+from ui.format import month_label
+
+PARAM_FROM, PARAM_TO, PARAM_VILLAGE = "from", "to", "village"
+ALL_VILLAGES = ""
+DEFAULT_SPAN = 6  # months shown by default, ending at the latest month with data
+
+_RANGE_KEY, _VILLAGE_KEY, _WRITTEN_KEY = "filter_range", "filter_village", "_filter_written"
+
+
+@dataclass(frozen=True)
+class View:
+    """What the user is looking at: an inclusive month range and an optional village."""
+
+    start: date
+    end: date
+    village_id: str | None
+
+
+def parse_month(text: str | None) -> date | None:
+    """'2026-10' → date(2026, 10, 1); anything else → None."""
+    if not text:
+        return None
+    try:
+        year, month = (int(p) for p in text.strip().split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        return None
+
+
+def default_view(months: Sequence[date]) -> View:
+    """The last ``DEFAULT_SPAN`` months with data, whole town."""
+    if not months:
+        today = date.today().replace(day=1)
+        return View(today, today, None)
+    end = months[-1]
+    start = months[max(0, len(months) - DEFAULT_SPAN)]
+    return View(start, end, None)
+
+
+def view_from_params(
+    params: Mapping[str, str], months: Sequence[date], village_ids: Sequence[str]
+) -> tuple[View, list[str]]:
+    """The view a query string asks for, and notices for the values that were invalid."""
+    view = default_view(months)
+    notices = []
+    start, end, village = view.start, view.end, view.village_id
+    known = set(months)
+    for key in (PARAM_FROM, PARAM_TO):
+        raw = params.get(key)
+        if raw is None:
+            continue
+        month = parse_month(raw)
+        if month is None or month not in known:
+            notices.append(f"链接中的月份“{raw}”无效或无数据，已改用默认范围。")
+            continue
+        if key == PARAM_FROM:
+            start = month
+        else:
+            end = month
+    if start > end:
+        notices.append("链接中的起始月份晚于结束月份，已改用默认范围。")
+        start, end = view.start, view.end
+    raw_village = params.get(PARAM_VILLAGE)
+    if raw_village:
+        if raw_village in village_ids:
+            village = raw_village
+        else:
+            notices.append(f"链接中的村居编号“{raw_village}”不存在，已显示全镇。")
+    return View(start, end, village), notices
+
+
+def to_params(view: View) -> dict[str, str]:
+    """The query string for a view."""
+    params = {PARAM_FROM: f"{view.start:%Y-%m}", PARAM_TO: f"{view.end:%Y-%m}"}
+    if view.village_id:
+        params[PARAM_VILLAGE] = view.village_id
+    return params
+
+
+def sidebar(months: Sequence[date], villages: Sequence[tuple[str, str]]) -> View:
+    """Draw the shared filters in the sidebar and return the current view."""
+    village_ids = [v for v, _ in villages]
+    names = dict(villages)
+    params = {k: st.query_params.get(k) for k in (PARAM_FROM, PARAM_TO, PARAM_VILLAGE)}
+    params = {k: v for k, v in params.items() if v is not None}
+    from_link = params and params != st.session_state.get(_WRITTEN_KEY)
+    if from_link or _RANGE_KEY not in st.session_state:
+        view, notices = view_from_params(params, months, village_ids)
+        for notice in notices:
+            st.toast(notice, icon="⚠️")
+            st.sidebar.warning(notice)
+        st.session_state[_RANGE_KEY] = (view.start, view.end)
+        st.session_state[_VILLAGE_KEY] = view.village_id or ALL_VILLAGES
+
+    with st.sidebar:
+        st.markdown("**筛选**")
+        options = list(months) or [st.session_state[_RANGE_KEY][0]]
+        if len(options) > 1:
+            start, end = st.select_slider(
+                "月份范围", options=options, key=_RANGE_KEY, format_func=month_label
+            )
+        else:
+            start = end = options[0]
+        village = st.selectbox(
+            "村居",
+            options=[ALL_VILLAGES, *village_ids],
+            key=_VILLAGE_KEY,
+            format_func=lambda v: "全镇" if v == ALL_VILLAGES else names.get(v, v),
+        )
+    view = View(start, end, village or None)
+    set_view(view)
+    return view
+
+
+def set_view(view: View) -> None:
+    """Make ``view`` current (e.g. for a drill-down) and mirror it in the URL."""
+    params = to_params(view)
+    st.session_state[_WRITTEN_KEY] = params
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+
+
+def drill_to(page, view: View) -> None:
+    """Switch to ``page`` showing ``view`` (a drill-down); the query string carries it."""
+    st.switch_page(page, query_params=to_params(view))

@@ -1,0 +1,157 @@
+"""pydeck map of village or sub-grid polygons coloured by a value (offline-capable).
+
+No base map is needed: the layers are our own boundaries, so the map works with no
+internet. Records passed to pydeck are plain dicts with flat fields, because pydeck
+tooltips address ``{field}`` of the picked object and Streamlit serialises records
+reliably (not pandas frames).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import pydeck as pdk
+
+# Light → deep red: the party-building palette, readable for low and high values.
+PALETTE = [
+    (254, 229, 217),
+    (252, 187, 161),
+    (252, 146, 114),
+    (251, 106, 74),
+    (222, 45, 38),
+    (165, 15, 21),
+]
+NO_DATA = (200, 200, 200)
+POLYGON_LAYER_ID = "units"
+POINT_LAYER_ID = "service_points"
+LABEL_LAYER_ID = "labels"
+
+
+def bins(values: Iterable[float | None], count: int = len(PALETTE)) -> list[float]:
+    """Equal-width bin edges over the finite values (``count`` + 1 edges)."""
+    finite = [v for v in values if v is not None and not math.isnan(v)]
+    if not finite:
+        return []
+    low, high = min(finite), max(finite)
+    if high == low:
+        high = low + 1
+    step = (high - low) / count
+    return [low + i * step for i in range(count + 1)]
+
+
+def colour(value: float | None, edges: list[float]) -> list[int]:
+    """RGBA colour of ``value`` on the palette for the given bin edges."""
+    if value is None or not edges or math.isnan(value):
+        return [*NO_DATA, 160]
+    for i in range(len(PALETTE)):
+        if value <= edges[i + 1] or i == len(PALETTE) - 1:
+            return [*PALETTE[i], 200]
+    return [*PALETTE[-1], 200]  # pragma: no cover
+
+
+def legend(edges: list[float], fmt=lambda v: f"{v:.1f}") -> list[dict]:
+    """One entry per colour: its hex value and the range it stands for."""
+    out = []
+    for i, rgb in enumerate(PALETTE):
+        if not edges:
+            break
+        hex_colour = "#{:02x}{:02x}{:02x}".format(*rgb)
+        out.append({"colour": hex_colour, "range": f"{fmt(edges[i])} – {fmt(edges[i + 1])}"})
+    return out
+
+
+def polygon_records(
+    features: Iterable[Mapping],
+    values: Mapping[str, float | None],
+    details: Mapping[str, Mapping[str, str]] | None = None,
+) -> tuple[list[dict], list[float]]:
+    """Flat records (one per polygon ring) for a PolygonLayer, plus the bin edges used.
+
+    ``features`` are GeoJSON features with ``unit_id`` and ``name`` properties;
+    ``details`` adds tooltip fields per unit (already formatted text).
+    """
+    features = list(features)
+    edges = bins(values.get(f["properties"]["unit_id"]) for f in features)
+    records = []
+    for feature in features:
+        props = feature["properties"]
+        unit = props["unit_id"]
+        value = values.get(unit)
+        geometry = feature["geometry"]
+        polygons = (
+            [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        )
+        extra = dict(details.get(unit, {})) if details else {}
+        for rings in polygons:
+            records.append(
+                {
+                    "unit_id": unit,
+                    "name": props.get("display_name") or props.get("name", unit),
+                    "polygon": rings[0],
+                    "fill": colour(value, edges),
+                    **extra,
+                }
+            )
+    return records, edges
+
+
+def build_deck(
+    polygons: list[dict],
+    points: list[dict],
+    labels: list[dict],
+    tooltip_html: str,
+    center: tuple[float, float],
+    zoom: float = 11.6,
+) -> pdk.Deck:
+    """The map: coloured polygons, service station/point markers and Chinese labels."""
+    layers = [
+        pdk.Layer(
+            "PolygonLayer",
+            id=POLYGON_LAYER_ID,
+            data=polygons,
+            get_polygon="polygon",
+            get_fill_color="fill",
+            get_line_color=[255, 255, 255, 255],
+            line_width_min_pixels=1,
+            pickable=True,
+            auto_highlight=True,
+            stroked=True,
+            filled=True,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id=POINT_LAYER_ID,
+            data=points,
+            get_position="position",
+            get_fill_color="colour",
+            get_radius="radius",
+            radius_units="meters",
+            radius_min_pixels=3,
+            pickable=True,
+            stroked=True,
+            get_line_color=[255, 255, 255],
+            line_width_min_pixels=1,
+        ),
+        pdk.Layer(
+            "TextLayer",
+            id=LABEL_LAYER_ID,
+            data=labels,
+            get_position="position",
+            get_text="text",
+            get_size=13,
+            get_color=[40, 40, 40, 230],
+            character_set="auto",
+            font_family='"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif',
+            get_text_anchor='"middle"',
+            get_alignment_baseline='"center"',
+        ),
+    ]
+    view = pdk.ViewState(longitude=center[0], latitude=center[1], zoom=zoom, pitch=0)
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=view,
+        map_provider=None,
+        map_style=None,
+        tooltip={"html": tooltip_html, "style": {"fontSize": "13px"}},
+    )
