@@ -1,0 +1,1 @@
+"""Sign-in, roles and village scope (no Streamlit here except in :mod:`auth.gate`)."""

@@ -1,0 +1,68 @@
+"""``python -m auth``: manage dashboard users (list, add, reset-password, remove).
+
+Passwords are read with a hidden prompt (twice), or from standard input with
+``--password-stdin`` for scripts. Exit codes: 0 done, 1 refused, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from auth.roles import ROLES
+from auth.store import UserStore, UserStoreError, users_file
+
+
+def _password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("密码：")
+    if getpass.getpass("再次输入密码：") != first:
+        raise UserStoreError("两次输入的密码不一致")
+    return first
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m auth", description="网格看板用户管理")
+    parser.add_argument("--file", help=f"users file (default $GRID_USERS or {users_file()})")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list users")
+    p = sub.add_parser("add", help="add or replace a user")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--village", help="village id (村居书记 only), e.g. CJ03")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--password-stdin", action="store_true")
+    p = sub.add_parser("reset-password", help="set a new password")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true")
+    p = sub.add_parser("remove", help="remove a user")
+    p.add_argument("username")
+    args = parser.parse_args(argv)
+
+    try:
+        store = UserStore.load(args.file)
+        if args.command == "list":
+            for user in store.users():
+                scope = user.village_id or "全部村居"
+                print(f"{user.username}\t{user.role}\t{scope}\t{user.display_name}")
+        elif args.command == "add":
+            user = store.set_user(
+                args.username, _password(args), args.role, args.village, args.name
+            )
+            print(f"已保存用户 {user.username}（{user.role}）于 {store.path}")
+        elif args.command == "reset-password":
+            store.reset_password(args.username, _password(args))
+            print(f"已重设 {args.username} 的密码")
+        elif args.command == "remove":
+            store.remove(args.username)
+            print(f"已删除用户 {args.username}")
+    except UserStoreError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
