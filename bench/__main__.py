@@ -9,6 +9,8 @@ import sys
 
 BENCHMARKS = {
     "init": "bench.init_bench",
+    "load": "bench.load_bench",
+    "metrics": "bench.metrics_bench",
 }
 
 

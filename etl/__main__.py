@@ -1,19 +1,44 @@
-"""``python -m etl``: create, generate and load (DESIGN §7.3).
+"""``python -m etl``: create, generate, load, history and undo (DESIGN §7.3).
 
-Exit codes: 0 success, 1 rejected or refused, 2 usage error.
+Exit codes: 0 success (including a load that changed nothing), 1 rejected or refused
+(errors, undo refused, database busy or missing), 2 usage error.
+
+``load`` accepts files and directories (their ``*.csv``/``*.xlsx`` files, sorted) and
+loads them as one upload; ``--wait`` is how long it waits for another process (the
+dashboard) to release the database before giving up with a message.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 import time
+import unicodedata
+from contextlib import closing
 from pathlib import Path
 
-from etl.db import connect, resolve_db_path
+import polars as pl
+from tqdm import tqdm
+
+from etl.db import resolve_db_path
 from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate, parse_month
 from etl.init_db import DatabaseExistsError, init_database
-from etl.loader import load_files
+from etl.load import (
+    DatabaseBusy,
+    LoadResult,
+    UndoRefused,
+    UploadRejected,
+    ValidationResult,
+    connect_for_load,
+    load_uploads,
+    undo_upload,
+    upload_history,
+)
+from etl.reader import EXCEL_SUFFIXES
+
+SHOWN_ROWS = 50  # rows of an error table printed; the rest are summarised by reason
+LARGE_UPLOAD_BYTES = 5 * 2**20  # a single file this big gets a progress bar too
 
 
 def _month(text: str) -> tuple[int, int]:
@@ -42,9 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--towns", type=int, default=1, help="replicate the town K times")
 
-    p = sub.add_parser("load", help="load files into the database")
+    p = sub.add_parser("load", help="validate and load files (one upload, all or nothing)")
+    p.add_argument("--db", help="database path (default $GRID_DB or data/grid.duckdb)")
+    p.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
+    p.add_argument("--user", default=None, help="who uploads (default: the login name)")
+    p.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a busy database")
+    p.add_argument("files", nargs="+", type=Path, help="CSV/XLSX files or directories")
+
+    p = sub.add_parser("history", help="list uploads, newest first")
     p.add_argument("--db")
-    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--limit", type=int, default=30)
+    p.add_argument("--wait", type=float, default=5.0)
+
+    p = sub.add_parser("undo", help="undo an upload (the whole batch it was loaded with)")
+    p.add_argument("upload_id", type=int)
+    p.add_argument("--db")
+    p.add_argument("--user", default=None)
+    p.add_argument("--wait", type=float, default=5.0)
     return parser
 
 
@@ -80,22 +119,224 @@ def main(argv: list[str] | None = None) -> int:
         print(f"已生成 {len(result.files)} 个月度文件（{total} 行）于 {args.out}")
         return 0
     if args.command == "load":
-        missing = [str(p) for p in args.files if not p.is_file()]
-        if missing:
-            print("找不到文件：" + "、".join(missing), file=sys.stderr)
-            return 2
-        con = connect(resolve_db_path(args.db))
-        try:
-            records = load_files(con, args.files, user="cli")
-        finally:
-            con.close()
-        for r in records:
-            print(
-                f"{r['file_name']}: {r['kind']} 新增 {r['rows_inserted']} 更新 {r['rows_updated']}"
-            )
-        return 0
+        return _load(args)
+    if args.command == "history":
+        return _history(args)
+    if args.command == "undo":
+        return _undo(args)
     parser.error("unknown command")  # pragma: no cover
     return 2
+
+
+# ------------------------------------------------------------------ load/undo
+
+
+def _user(args) -> str:
+    if args.user:
+        return args.user
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (containers): still record something
+        return "cli"
+
+
+def _expand(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files as given, directories → their CSV/Excel files; plus the missing paths."""
+    files, missing = [], []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(
+                f for f in p.iterdir() if f.suffix.lower() in (".csv", ".txt", *EXCEL_SUFFIXES)
+            )
+        elif p.is_file():
+            files.append(p)
+        else:
+            missing.append(str(p))
+    return files, missing
+
+
+def _open(args):
+    """Open an existing database for writing, or print why not (returns None)."""
+    db = resolve_db_path(args.db)
+    if not db.exists():
+        print(f"数据库不存在：{db}。请先运行 python -m etl init 创建数据库。", file=sys.stderr)
+        return None
+    try:
+        con = connect_for_load(db, wait_seconds=max(args.wait, 0))
+    except DatabaseBusy as exc:
+        print(exc, file=sys.stderr)
+        return None
+    # Our own progress bar (tqdm) speaks for long loads; DuckDB's would interleave with it.
+    con.execute("SET enable_progress_bar = false").fetchall()
+    return con
+
+
+def _load(args) -> int:
+    files, missing = _expand(args.files)
+    if missing:
+        print("找不到文件：" + "、".join(missing), file=sys.stderr)
+        return 2
+    if not files:
+        print("没有可载入的文件（支持 .csv、.xlsx）", file=sys.stderr)
+        return 2
+    sources = [(str(f), f.read_bytes()) for f in files]
+    big = len(sources) > 1 or sum(len(d) for _, d in sources) >= LARGE_UPLOAD_BYTES
+    con = _open(args)
+    if con is None:
+        return 1
+    with closing(con), _ProgressBar(enabled=big) as progress:
+        try:
+            result = load_uploads(
+                con, sources, _user(args), dry_run=args.dry_run, progress=progress
+            )
+        except UploadRejected as exc:
+            progress.close()
+            _print_rejection(exc.result)
+            return 1
+    _print_loaded(result)
+    return 0
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr fed by the loader's (step, total, label) callback."""
+
+    def __init__(self, enabled: bool):
+        self.bar = None
+        self.enabled = enabled
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, step: int, total: int, label: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None or self.bar.total != total:
+            self.close()
+            self.bar = tqdm(total=total, file=sys.stderr, unit="步", leave=False, disable=None)
+        self.bar.set_description_str(label)
+        self.bar.update(step - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _print_loaded(result: LoadResult) -> None:
+    validation = result.validation
+    for f in validation.files:
+        if f.duplicate_of is not None:
+            print(f"= {f.label}：与已载入的第 {f.duplicate_of} 次上传内容完全相同，跳过（无变化）")
+        elif f.same_as is not None:
+            print(f"= {f.label}：与本次的 {f.same_as} 内容完全相同，跳过")
+        elif f.upload_id is not None:
+            later = f"，另 {f.superseded} 行以本次上传中更新的状态为准" if f.superseded else ""
+            print(
+                f"✓ {f.label}（{f.kind_label}，{f.rows} 行）：新增 {f.inserted}，"
+                f"更新 {f.updated}，未变 {f.unchanged}{later}"
+            )
+    if validation.warnings.height:
+        print(f"\n提示（{validation.warnings.height} 条，不影响载入）：")
+        print(format_table(validation.warnings, SHOWN_ROWS))
+    if result.dry_run:
+        print("\n试运行：校验通过，以上为将要写入的结果；数据库未做任何修改。")
+    elif result.batch_id is None:
+        print("\n没有需要载入的新数据，数据库未改动。")
+    else:
+        print(f"\n已载入，批次 {result.batch_id}。如需撤销：python -m etl undo {result.batch_id}")
+
+
+def _print_rejection(result: ValidationResult) -> None:
+    errors = result.errors
+    n_files = errors["文件"].n_unique()
+    print(f"上传被拒绝：{n_files} 个文件中共有 {errors.height} 个错误，数据库未做任何修改。")
+    print(format_table(errors, SHOWN_ROWS))
+    if errors.height > SHOWN_ROWS:
+        print(f"（仅显示前 {SHOWN_ROWS} 条）按原因统计：")
+        by_reason = (
+            errors.group_by("列", "原因").len().sort("len", "列", descending=[True, False]).head(20)
+        )
+        for column, reason, count in by_reason.iter_rows():
+            print(f"  {count:>8} 行  {column}：{reason}")
+    print("请修改文件后重新上传。")
+
+
+def _history(args) -> int:
+    con = _open(args)
+    if con is None:
+        return 1
+    with closing(con):
+        frame = upload_history(con, limit=args.limit)
+    if frame.is_empty():
+        print("还没有任何上传记录。")
+        return 0
+    shown = frame.select(
+        "上传编号",
+        "批次",
+        "文件",
+        "类型",
+        "行数",
+        "新增",
+        "更新",
+        "未变",
+        "用户",
+        pl.col("上传时间").dt.strftime("%Y-%m-%d %H:%M"),
+        "状态",
+    )
+    print(format_table(shown, args.limit))
+    return 0
+
+
+def _undo(args) -> int:
+    con = _open(args)
+    if con is None:
+        return 1
+    with closing(con):
+        try:
+            done = undo_upload(con, args.upload_id, _user(args))
+        except UndoRefused as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    removed, restored = sum(done.removed.values()), sum(done.restored.values())
+    print(
+        f"已撤销批次 {done.batch_id}（上传 {', '.join(map(str, done.upload_ids))}："
+        f"{'、'.join(done.files)}）：删除 {removed} 行，恢复 {restored} 行。"
+    )
+    return 0
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cut(text: str, width: int) -> str:
+    if _width(text) <= width:
+        return text + " " * (width - _width(text))
+    out, used = "", 0
+    for ch in text:
+        w = _width(ch)
+        if used + w > width - 1:
+            break
+        out, used = out + ch, used + w
+    return out + "…" + " " * (width - used - 1)
+
+
+def format_table(frame: pl.DataFrame, max_rows: int, max_width: int = 48) -> str:
+    """A plain-text table aligned for Chinese (wide) characters."""
+    shown = frame.head(max_rows)
+    cells = [[("" if v is None else str(v)) for v in row] for row in shown.iter_rows()]
+    widths = [
+        min(max_width, max([_width(c)] + [_width(r[i]) for r in cells]))
+        for i, c in enumerate(shown.columns)
+    ]
+    lines = ["  ".join(_cut(c, w) for c, w in zip(shown.columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        lines.append("  ".join(_cut(c, w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,14 @@
 The database is built under a temporary name next to the target and renamed into
 place only when complete, so an interrupted ``init`` never leaves a half-built file
 where the dashboard would open it.
+
+Every batch goes through the validating loader (:mod:`etl.load`): the registry as one
+upload, then each sample month as one upload, so the sample is validated like any
+office file and each month appears in the upload history (and can be undone). Two
+differences from a normal load, both because init builds from scratch: the rollups are
+refreshed once for every month at the end instead of per batch, and "today" for the
+no-future-dates rule is at least the last day of the last sample month (``--end`` may
+name the current month).
 """
 
 from __future__ import annotations
@@ -11,12 +19,13 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 from etl.contracts import PERSON, REGISTRY_KINDS
 from etl.db import REGISTRY_DIR, connect
 from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate
-from etl.loader import load_files
+from etl.load import load_paths, today_local
 from etl.rollups import refresh
 from etl.schema import create_schema
 
@@ -80,10 +89,17 @@ def init_database(
                 for path in generated.month_files():
                     by_month.setdefault(path.parent.name, []).append(path)
                 batches += list(by_month.items())
+            today = today_local()
+            if result.months:
+                year, month = (int(x) for x in result.months[-1].split("-"))
+                last_day = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+                today = max(today, last_day)
             for step, (label, files) in enumerate(batches, start=1):
                 report(step, len(batches), f"载入 {label}")
-                load_files(con, files, user="init")
+                load_paths(con, files, user="init", refresh_rollups=False, today=today)
+        con.execute("BEGIN TRANSACTION")
         refresh(con)
+        con.execute("COMMIT")
         for table in (
             "village",
             "subgrid",

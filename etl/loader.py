@@ -1,23 +1,21 @@
-"""Minimal loader for canonical files (the sample data and the registry).
+"""Compatibility shim: the canonical-file reader, and the old ``load_files`` entry point.
 
-It reads files exactly in the formats the generator writes (UTF-8 CSV, canonical
-Chinese headers or English column names, ISO dates) and loads them in one
-transaction, replacing rows with the same natural key (latest wins). The validating
-loader for real office files builds on these pieces.
+``read_canonical_csv`` reads files exactly in the formats the generator writes (UTF-8
+CSV, canonical Chinese headers or English column names, ISO dates); the generator and
+tests use it to read what they wrote. Loading goes through the validating loader in
+:mod:`etl.load`: ``load_files`` is kept for old callers and delegates to it.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from etl.contracts import BOOL_FALSE, BOOL_TRUE, KINDS, UPLOAD_KINDS, Kind
-from etl.schema import bump_data_version
+from etl.load import load_paths
 
 DATE_FORMAT = "%Y-%m-%d"
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -101,58 +99,12 @@ def read_canonical_csv(path: Path, kind: Kind | None = None) -> tuple[Kind, pl.D
     return kind, cast_columns(raw, kind)
 
 
-def upsert(con: duckdb.DuckDBPyConnection, kind: Kind, frame: pl.DataFrame) -> tuple[int, int]:
-    """Replace rows sharing the natural key, insert the rest; returns (inserted, updated)."""
-    con.register("incoming", frame)
-    try:
-        on = " AND ".join(f"t.{k} = i.{k}" for k in kind.key)
-        updated = con.execute(f"DELETE FROM {kind.table} t USING incoming i WHERE {on}").fetchone()[
-            0
-        ]
-        cols = ", ".join(kind.names)
-        con.execute(f"INSERT INTO {kind.table} ({cols}) SELECT {cols} FROM incoming")
-    finally:
-        con.unregister("incoming")
-    return frame.height - updated, updated
-
-
-def next_upload_id(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("SELECT coalesce(max(upload_id), 0) + 1 FROM upload").fetchone()[0]
-
-
 def load_files(
     con: duckdb.DuckDBPyConnection, paths: Iterable[Path], user: str = "system"
 ) -> list[dict]:
-    """Load canonical files in one transaction (all or nothing); returns one record each."""
-    records = []
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for path in paths:
-            path = Path(path)
-            kind, frame = read_canonical_csv(path)
-            inserted, updated = upsert(con, kind, frame)
-            record = {
-                "upload_id": next_upload_id(con),
-                "file_name": path.name,
-                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                "kind": kind.name,
-                "rows_in_file": frame.height,
-                "rows_inserted": inserted,
-                "rows_updated": updated,
-                "user_name": user,
-                "uploaded_at": datetime.now().replace(microsecond=0),
-            }
-            con.execute(
-                "INSERT INTO upload (upload_id, file_name, sha256, kind, rows_in_file, "
-                "rows_inserted, rows_updated, user_name, uploaded_at) "
-                "VALUES ($upload_id, $file_name, $sha256, $kind, $rows_in_file, "
-                "$rows_inserted, $rows_updated, $user_name, $uploaded_at)",
-                record,
-            )
-            records.append(record)
-        bump_data_version(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return records
+    """Validate and load files in one transaction (see :func:`etl.load.load_paths`).
+
+    Returns one record (a dict, as the ``upload`` table row) per table loaded; raises
+    :class:`etl.load.UploadRejected` when a file has errors.
+    """
+    return [r.as_dict() for r in load_paths(con, paths, user).records]

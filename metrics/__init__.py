@@ -1,5 +1,30 @@
 """The metrics layer: pure query functions over DuckDB returning Polars frames.
 
 Nothing here imports Streamlit or writes the database; pages, exports and the
-``python -m metrics`` CLI all take their numbers from these functions.
+``python -m metrics`` CLI all take their numbers from these functions. Every function
+has the shape ``fn(con, f, *, config=None, rollups=True) -> polars.DataFrame`` with
+``f`` a :class:`~metrics.filters.Filter` (month range, level, optional village):
+
+* :mod:`metrics.coverage` 制度落实, :mod:`metrics.study` 学习教育,
+  :mod:`metrics.response` 民情处置, :mod:`metrics.indices` 两个指数,
+  :mod:`metrics.assessment` 考核排名, :mod:`metrics.overview` 总览 (KPIs, trends,
+  alerts, scorecards), :mod:`metrics.rows` (the rows behind a number),
+  :mod:`metrics.explain` (how each number is computed, in Chinese).
+
+Wrap the calls of one page view in ``with metrics.batch():`` so they share queries.
 """
+
+from metrics.config import Config, ConfigError, default_config, load_config
+from metrics.context import batch
+from metrics.filters import LEVELS, Filter, FilterError
+
+__all__ = [
+    "LEVELS",
+    "Config",
+    "ConfigError",
+    "Filter",
+    "FilterError",
+    "batch",
+    "default_config",
+    "load_config",
+]

@@ -1,4 +1,15 @@
-"""Headline counts for the 总览 page: the size of the grid and the latest month."""
+"""总览: headline counts, KPIs with month-over-month change, trends, alerts, scorecards.
+
+The four KPIs of the 总览 page, per unit of the filter's level:
+
+* ``compliant_share`` 制度落实率 — share of sub-grid-months fully compliant with the
+  制度清单 (``activity_coverage``, met ÷ due, is given alongside);
+* ``study_coverage`` 学习覆盖率; ``on_time_resolve_rate`` 按期办结率;
+* ``fortress_index`` 平均堡垒指数 — the member-weighted 堡垒指数 of the unit.
+
+"Change" compares the range with the equally long range just before it (for a single
+month: the month before).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +17,21 @@ from dataclasses import dataclass
 from datetime import date
 
 import duckdb
+import polars as pl
+
+from metrics.assessment import _scored
+from metrics.config import Config
+from metrics.context import Context, label_for, ratio
+from metrics.filters import Filter
+
+KPI_LABELS = {
+    "compliant_share": "制度落实率",
+    "activity_coverage": "制度落实覆盖率",
+    "study_coverage": "学习覆盖率",
+    "on_time_resolve_rate": "按期办结率",
+    "fortress_index": "平均堡垒指数",
+}
+ALERT_LABELS = KPI_LABELS | {"overdue_reports": "超期未办结事项"}
 
 
 @dataclass(frozen=True)
@@ -42,5 +68,238 @@ def town_summary(con: duckdb.DuckDBPyConnection) -> TownSummary:
             (SELECT count(*) FROM report, latest
               WHERE date_trunc('month', reported_at) = latest.m)
         """
-    ).fetchone()
+    ).fetchall()[0]  # fetchall: a half-read result would block the next query
     return TownSummary(*row)
+
+
+def _kpi_frame(ctx: Context) -> pl.DataFrame:
+    """Unit × bucket: the KPI values."""
+    values = ctx.ub.with_columns(
+        compliant_share=ratio("compliant", "subgrid_months"),
+        activity_coverage=ratio("met", "due"),
+        study_coverage=ratio("reached", "member_months"),
+        on_time_resolve_rate=ratio("resolve_on_time", "resolve_due"),
+    )
+    return values.join(
+        ctx.fort.select("unit_id", "bucket", "fortress_index"),
+        on=["unit_id", "bucket"],
+        how="left",
+    ).select("unit_id", "unit_name", "bucket", *KPI_LABELS)
+
+
+def kpis(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """The KPIs per unit: ``unit_id, unit_name, kpi, label, value, previous, change``
+    (``change`` = value − previous; null when either is missing)."""
+    ctx = Context.of(con, f, config, rollups, buckets="compare")
+    frame = _kpi_frame(ctx)
+    long = frame.unpivot(index=["unit_id", "unit_name", "bucket"], variable_name="kpi")
+    current = long.filter(pl.col("bucket") == f.start).drop("bucket")
+    previous = long.filter(pl.col("bucket") == f.previous().start).select(
+        "unit_id", "kpi", previous="value"
+    )
+    order = {k: i for i, k in enumerate(KPI_LABELS)}
+    units = ctx.units.join(pl.DataFrame({"kpi": list(KPI_LABELS)}), how="cross")
+    return (
+        units.join(current.drop("unit_name"), on=["unit_id", "kpi"], how="left")
+        .join(previous, on=["unit_id", "kpi"], how="left")
+        .with_columns(
+            label=pl.col("kpi").replace_strict(KPI_LABELS),
+            change=pl.col("value") - pl.col("previous"),
+            order=pl.col("kpi").replace_strict(order),
+        )
+        .sort("unit_id", "order")
+        .select("unit_id", "unit_name", "kpi", "label", "value", "previous", "change")
+    )
+
+
+def kpi_trend(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """The KPIs per unit and data month of the range: ``unit_id, unit_name, month,
+    compliant_share, activity_coverage, study_coverage, on_time_resolve_rate,
+    fortress_index``."""
+    ctx = Context.of(con, f, config, rollups, buckets="month")
+    return _kpi_frame(ctx).rename({"bucket": "month"}).sort("unit_id", "month")
+
+
+def alerts(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """Villages needing attention over the range (``data/config/alerts.toml``).
+
+    One row per village and breached threshold: ``village_id, village_name, kpi,
+    label, value, threshold, message`` (Chinese). Checked: the KPIs below their
+    minimum and more overdue reports (督办清单) at the end of the range than allowed.
+    """
+    ctx = Context.of(con, f.at_level("village"), config, rollups)
+    values = ctx.current(_kpi_frame(ctx)).drop("bucket")
+    rows = []
+    for kpi, minimum in ctx.config.alerts.minimum:
+        rows.append(
+            values.filter(pl.col(kpi) < minimum).select(
+                "unit_id",
+                "unit_name",
+                kpi=pl.lit(kpi),
+                value=pl.col(kpi).cast(pl.Float64),
+                threshold=pl.lit(float(minimum)),
+            )
+        )
+    overdue = (
+        ctx.open_reports.filter(pl.col("overdue"))
+        .group_by("village_id")
+        .agg(value=pl.len().cast(pl.Float64))
+    )
+    limit = ctx.config.alerts.max_overdue_reports
+    rows.append(
+        ctx.units.join(overdue.rename({"village_id": "unit_id"}), on="unit_id")
+        .filter(pl.col("value") > limit)
+        .select(
+            "unit_id",
+            "unit_name",
+            kpi=pl.lit("overdue_reports"),
+            value="value",
+            threshold=pl.lit(float(limit)),
+        )
+    )
+    out = pl.concat(rows).rename({"unit_id": "village_id", "unit_name": "village_name"})
+    return (
+        out.with_columns(label=pl.col("kpi").replace_strict(ALERT_LABELS))
+        .with_columns(message=_alert_message())
+        .sort("village_id", "kpi")
+        .select("village_id", "village_name", "kpi", "label", "value", "threshold", "message")
+    )
+
+
+def _alert_message() -> pl.Expr:
+    def pct(col: str) -> pl.Expr:
+        return (pl.col(col) * 100).round(1).cast(pl.String) + "%"
+
+    def num(col: str) -> pl.Expr:
+        return pl.col(col).round(1).cast(pl.String)
+
+    kpi = pl.col("kpi")
+    return (
+        pl.when(kpi == "overdue_reports")
+        .then(
+            pl.col("village_name")
+            + "有 "
+            + pl.col("value").cast(pl.Int64).cast(pl.String)
+            + " 件民情事项超期未办结，请督办"
+        )
+        .when(kpi == "fortress_index")
+        .then(
+            pl.col("village_name") + "平均堡垒指数 " + num("value") + "，低于 " + num("threshold")
+        )
+        .otherwise(
+            pl.col("village_name")
+            + pl.col("label")
+            + " "
+            + pct("value")
+            + "，低于 "
+            + pct("threshold")
+        )
+    )
+
+
+def scorecard(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """Every headline figure of each unit of ``f.level`` side by side (村居详情 with
+    ``level='subgrid'`` and a village; the map's tooltips): ``unit_id, unit_name,
+    activity_coverage, compliant_share, study_coverage, home_share, reports,
+    on_time_accept_rate, on_time_resolve_rate, open_at_end, overdue_at_end,
+    fortress_index, stars, surveyed, vanguard_index, grade, members, total, rank``."""
+    ctx = Context.of(con, f, config, rollups)
+    opened = (
+        ctx.open_reports.group_by(ctx.unit)
+        .agg(open_at_end=pl.len(), overdue_at_end=pl.col("overdue").sum())
+        .rename({ctx.unit: "unit_id"})
+    )
+    base = (
+        ctx.current(ctx.ub)
+        .with_columns(
+            activity_coverage=ratio("met", "due"),
+            compliant_share=ratio("compliant", "subgrid_months"),
+            study_coverage=ratio("reached", "member_months"),
+            home_share=ratio("reached_home", "reached"),
+            on_time_accept_rate=ratio("accept_on_time", "accept_due"),
+            on_time_resolve_rate=ratio("resolve_on_time", "resolve_due"),
+        )
+        .select(
+            "unit_id",
+            "unit_name",
+            "activity_coverage",
+            "compliant_share",
+            "study_coverage",
+            "home_share",
+            "reports",
+            "on_time_accept_rate",
+            "on_time_resolve_rate",
+        )
+    )
+    return (
+        ctx.units.select("unit_id")
+        .join(base, on="unit_id", how="left")
+        .join(opened, on="unit_id", how="left")
+        .join(
+            ctx.current(ctx.fort).select("unit_id", "fortress_index", "surveyed"),
+            on="unit_id",
+            how="left",
+        )
+        .join(
+            ctx.current(ctx.vang).select("unit_id", "vanguard_index", "members"),
+            on="unit_id",
+            how="left",
+        )
+        .join(
+            ctx.current(_scored(ctx)).select("unit_id", "total", "rank"), on="unit_id", how="left"
+        )
+        .with_columns(
+            open_at_end=pl.col("open_at_end").fill_null(0).cast(pl.Int64),
+            overdue_at_end=pl.col("overdue_at_end").fill_null(0).cast(pl.Int64),
+            members=pl.col("members").fill_null(0).cast(pl.Int64),
+            stars=label_for(ctx.config.fortress.stars, "fortress_index"),
+            grade=label_for(ctx.config.vanguard.grades, "vanguard_index"),
+        )
+        .filter(pl.col("unit_name").is_not_null())
+        .select(
+            "unit_id",
+            "unit_name",
+            "activity_coverage",
+            "compliant_share",
+            "study_coverage",
+            "home_share",
+            "reports",
+            "on_time_accept_rate",
+            "on_time_resolve_rate",
+            "open_at_end",
+            "overdue_at_end",
+            "fortress_index",
+            "stars",
+            "surveyed",
+            "vanguard_index",
+            "grade",
+            "members",
+            "total",
+            "rank",
+        )
+        .sort("unit_id")
+    )

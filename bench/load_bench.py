@@ -1,0 +1,264 @@
+"""Validated load of 1M-row attendance and report CSVs vs bare DuckDB and pandas.
+
+For each file (1,000,000 attendance rows; 1,000,000 report rows, canonical UTF-8 CSV
+as ``python -m etl generate`` writes them) three ways of getting it into DuckDB are
+timed on the same file in the same run, each in its own subprocess (so that peak RSS
+is per method), median of ``--repeat`` runs (default 3):
+
+* ``bare`` — ``CREATE TABLE t AS SELECT * FROM read_csv('file')`` into a new database
+  file: DuckDB's own sniffing reader, no validation (the speed ceiling);
+* ``validated`` — :func:`etl.load.load_uploads` into a copy of a database that holds
+  the registry (and, for attendance, the activities the sign-ins refer to): read,
+  detect the kind, normalise, validate every rule, write in one transaction with
+  the undo bookkeeping, record the upload, refresh the rollups;
+* ``pandas`` — ``pandas.read_csv`` then ``INSERT INTO <table> SELECT * FROM df`` into
+  the same kind of database copy.
+
+Data: one town × 24 generated months, replicated with the generator's town prefixes
+(``T001-`` …) until 1M rows; the registry is replicated to match so that every id
+resolves. Printed: rows/s, median seconds, peak RSS (MB) per method, and the ratios
+validated/bare (target ≥ 0.5) and validated/pandas (target > 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+ROWS = 1_000_000
+END = (2026, 10)
+METHODS = ("bare", "validated", "pandas")
+
+
+def _replicate_text(frame: pl.DataFrame, id_headers: list[str], towns: int) -> pl.DataFrame:
+    """Copies of a text frame with town prefixes on the id columns (as generate does)."""
+    from etl.generate import town_prefix
+
+    parts = [frame]
+    for k in range(1, towns):
+        prefix = town_prefix(k)
+        parts.append(
+            frame.with_columns(
+                [(pl.lit(prefix) + pl.col(h)).alias(h) for h in id_headers if h in frame.columns]
+            )
+        )
+    return pl.concat(parts)
+
+
+def _id_headers(kind_name: str, english: bool) -> list[str]:
+    from etl.contracts import KINDS
+    from etl.generate import ID_COLUMNS
+
+    kind = KINDS[kind_name]
+    return [c if english else kind.column(c).header for c in ID_COLUMNS[kind_name]]
+
+
+def _read_text(paths: list[Path]) -> pl.DataFrame:
+    return pl.concat([pl.read_csv(p, infer_schema=False) for p in paths])
+
+
+def prepare(work: Path) -> dict:
+    """Write the two 1M-row CSVs and a base database; returns their paths and sizes."""
+    from etl.db import connect
+    from etl.generate import generate
+    from etl.load import load_uploads
+    from etl.schema import create_schema
+
+    gen = work / "gen"
+    generate(gen, months=24, end=END)
+    months = sorted(p for p in gen.iterdir() if p.name[:2] == "20")
+    attendance = _read_text([m / "attendance.csv" for m in months])
+    activity = _read_text([m / "activity.csv" for m in months])
+    # A report id recurs in later months until closed; keep its latest state once.
+    report = _read_text([m / "report.csv" for m in months]).unique("事项编号", keep="last")
+    att_towns = math.ceil(ROWS / attendance.height)
+    rep_towns = math.ceil(ROWS / report.height)
+
+    files = {
+        "attendance": work / "attendance_1m.csv",
+        "report": work / "report_1m.csv",
+    }
+    _replicate_text(attendance, _id_headers("attendance", False), att_towns).head(ROWS).write_csv(
+        files["attendance"]
+    )
+    _replicate_text(report, _id_headers("report", False), rep_towns).head(ROWS).write_csv(
+        files["report"]
+    )
+
+    # Two bases: the registry replicated as far as each file needs (the rollups' cost
+    # grows with the roster), plus, for sign-ins, the activities they refer to.
+    bases = {}
+    for kind, n in (("attendance", att_towns), ("report", rep_towns)):
+        bases[kind] = work / f"base_{kind}.duckdb"
+        con = connect(bases[kind])
+        try:
+            con.execute("SET enable_progress_bar = false").fetchall()
+            create_schema(con)
+            registry = []
+            for name in ("village", "subgrid", "service_point", "person"):
+                text = pl.read_csv(gen / "registry" / f"{name}.csv", infer_schema=False)
+                data = _replicate_text(text, _id_headers(name, True), n).write_csv().encode()
+                registry.append((f"{name}.csv", data))
+            load_uploads(con, registry, "bench")
+            if kind == "attendance":
+                activities = _replicate_text(activity, _id_headers("activity", False), n)
+                load_uploads(con, [("activity.csv", activities.write_csv().encode())], "bench")
+            con.execute("CHECKPOINT").fetchall()
+        finally:
+            con.close()
+    return {
+        "files": {k: str(v) for k, v in files.items()},
+        "bases": {k: str(v) for k, v in bases.items()},
+        "towns": {"attendance": att_towns, "report": rep_towns},
+        "mb": {k: round(v.stat().st_size / 2**20, 1) for k, v in files.items()},
+    }
+
+
+def worker(method: str, kind: str, csv_path: Path, db_path: Path) -> dict:
+    """One timed load in this (fresh) process; returns seconds and peak RSS."""
+    import duckdb
+
+    from etl.db import connect
+
+    if method == "bare":
+        con = connect(db_path)
+        started = time.perf_counter()
+        con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [str(csv_path)]).fetchall()
+        rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
+    elif method == "validated":
+        from etl.load import load_uploads
+
+        marks: dict[str, float] = {}
+
+        def progress(step: int, total: int, label: str) -> None:
+            marks.setdefault(label, time.perf_counter())
+
+        con = connect(db_path)
+        started = time.perf_counter()
+        result = load_uploads(
+            con, [(csv_path.name, csv_path.read_bytes())], "bench", progress=progress
+        )
+        rows = sum(r.rows_inserted + r.rows_updated for r in result.records)
+        # The rollup refresh (etl.rollups, called inside the transaction) is timed apart.
+        rollups_s = marks["提交"] - marks["更新汇总"]
+    elif method == "pandas":
+        import pandas as pd  # imports are outside the timed part, as for the other methods
+
+        con = connect(db_path)
+        started = time.perf_counter()
+        df = pd.read_csv(csv_path)
+        con.register("df", df)
+        con.execute(f"INSERT INTO {kind} SELECT * FROM df").fetchall()
+        rows = len(df)
+    else:  # pragma: no cover
+        raise ValueError(method)
+    seconds = time.perf_counter() - started
+    con.close()
+    del duckdb
+    out = {"seconds": seconds, "rows": rows, "peak_rss_mb": _peak_rss_mb()}
+    if method == "validated":
+        out["rollups_s"] = rollups_s
+    return out
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it starts afresh at
+    exec, so the benchmark parent's own memory does not leak into the figure)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
+
+
+def _run_worker(method: str, kind: str, csv_path: str, db_path: Path) -> dict:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.load_bench",
+            "--worker",
+            method,
+            kind,
+            csv_path,
+            str(db_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(args) -> dict:
+    repeat = getattr(args, "repeat", 0) or 3
+    figures: dict = {"rows": ROWS, "repeat": repeat}
+    with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
+        work = Path(tmp)
+        started = time.perf_counter()
+        prepared = prepare(work)
+        figures["prepare_s"] = round(time.perf_counter() - started, 1)
+        figures["file_mb"] = prepared["mb"]
+        for kind in ("attendance", "report"):
+            samples: dict[str, list[dict]] = {m: [] for m in METHODS}
+            for i in range(repeat):
+                for method in METHODS:  # interleaved, so machine noise hits all alike
+                    db = work / f"run-{kind}-{method}-{i}.duckdb"
+                    if method != "bare":
+                        shutil.copyfile(prepared["bases"][kind], db)
+                    samples[method].append(_run_worker(method, kind, prepared["files"][kind], db))
+                    db.unlink(missing_ok=True)
+                    db.with_name(db.name + ".wal").unlink(missing_ok=True)
+            result = {}
+            for method, runs in samples.items():
+                median = statistics.median(r["seconds"] for r in runs)
+                result[method] = {
+                    "median_s": round(median, 3),
+                    "rows_per_s": round(ROWS / median),
+                    "samples_s": [round(r["seconds"], 3) for r in runs],
+                    "peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs)),
+                    "rows_loaded": runs[0]["rows"],
+                }
+            loader = statistics.median(r["seconds"] - r["rollups_s"] for r in samples["validated"])
+            result["validated"]["rollups_median_s"] = round(
+                statistics.median(r["rollups_s"] for r in samples["validated"]), 3
+            )
+            result["validated_excl_rollups"] = {
+                "median_s": round(loader, 3),
+                "rows_per_s": round(ROWS / loader),
+            }
+            bare = result["bare"]["rows_per_s"]
+            result["ratios"] = {
+                "validated_vs_bare": round(result["validated"]["rows_per_s"] / bare, 2),
+                "validated_excl_rollups_vs_bare": round(ROWS / loader / bare, 2),
+                "validated_vs_pandas": round(
+                    result["validated"]["rows_per_s"] / result["pandas"]["rows_per_s"], 2
+                ),
+            }
+            figures[kind] = result
+    figures["targets"] = {"validated_vs_bare": 0.5, "validated_vs_pandas": 1.0, "peak_rss_mb": 1536}
+    return figures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--worker", nargs=4, metavar=("METHOD", "KIND", "CSV", "DB"))
+    parser.add_argument("--repeat", type=int, default=0)
+    ns = parser.parse_args()
+    if ns.worker:
+        method, kind, csv_file, db_file = ns.worker
+        print(json.dumps(worker(method, kind, Path(csv_file), Path(db_file))))
+    else:
+        print(json.dumps(run(ns), indent=2))

@@ -1,0 +1,393 @@
+"""Read uploaded files (CSV or Excel, as offices produce them) into raw text tables.
+
+One uploaded file gives one :class:`RawTable` per table found in it: a CSV holds one; a
+workbook holds one per sheet whose header row is recognised (a month's activities and
+sign-ins often share a workbook; a 说明 sheet without a header is skipped).
+
+What is tolerated here (the cell-level quirks are :mod:`etl.normalize`'s business):
+
+* encodings, detected and never asked: UTF-8 with or without BOM, GBK/GB18030 (Excel
+  on Chinese Windows), UTF-16 with BOM (Excel's "Unicode text", tab-separated);
+* title rows above the header (``漕泾镇2026年10月活动台账``): the header is the first of
+  the first :data:`HEADER_SEARCH_ROWS` rows that names at least two known columns;
+* Chinese headers or English aliases, in any order, with stray spaces, full-width
+  letters or required-field markers (``活动编号*``);
+* trailing (and interspersed) empty rows and empty columns.
+
+Row numbers are the ones the user sees in Excel (1-based, title rows included) so that
+error reports point at the right line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from etl.contracts import KINDS, Kind
+from etl.normalize import clean, normalize_header
+
+ROW = "_row"  # Excel row number of each data row
+HEADER_SEARCH_ROWS = 30
+CLEAN_ALL_BYTES = 128 * 2**20  # text tables smaller than this are cleaned in one pass
+_PREFIX_BYTES = 256 * 1024  # enough text to find the header row below any title rows
+_XLSX_MAGIC = b"PK\x03\x04"
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+class ReadError(ValueError):
+    """A file that cannot be read at all (not CSV/Excel, undecodable)."""
+
+
+@dataclass
+class Problem:
+    """A file-level problem, reported like a row error (row = header row)."""
+
+    row: int | None
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass
+class RawTable:
+    """One table read from an uploaded file, still as text.
+
+    ``frame`` has one String column per recognised column (named by the database
+    column, see :mod:`etl.contracts`), cleaned (stripped, empty → null), plus
+    :data:`ROW`. ``headers`` maps column name → the header as written in the file.
+    """
+
+    file_name: str
+    sheet: str | None
+    kind: Kind | None
+    header_row: int | None
+    headers: dict[str, str] = field(default_factory=dict)
+    frame: pl.DataFrame = field(default_factory=pl.DataFrame)
+    extra_headers: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    encoding: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How reports name this table: the file name, plus the sheet for workbooks."""
+        return f"{self.file_name} / {self.sheet}" if self.sheet else self.file_name
+
+
+def header_aliases(kinds=None) -> dict[Kind, dict[str, str]]:
+    """Per kind: normalised header (Chinese or English alias) → column name."""
+    out = {}
+    for kind in kinds or KINDS.values():
+        lookup = {}
+        for c in kind.columns:
+            lookup[normalize_header(c.header)] = c.name
+            lookup[normalize_header(c.name)] = c.name
+        out[kind] = lookup
+    return out
+
+
+_ALIASES = header_aliases()
+
+
+@dataclass
+class HeaderMatch:
+    kind: Kind
+    columns: dict[int, str]  # cell position → column name
+    missing: list[str]  # required column names absent
+    duplicates: list[int]  # positions naming a column already named
+
+
+def match_header(cells: list[object]) -> HeaderMatch | None:
+    """The kind a header row names (most recognised columns wins), or None.
+
+    A row counts as a header when it names at least two columns of some kind.
+    """
+    norm = [normalize_header(c) for c in cells]
+    best: HeaderMatch | None = None
+    best_score = (0, 0)
+    for kind, lookup in _ALIASES.items():
+        columns: dict[int, str] = {}
+        duplicates: list[int] = []
+        for pos, h in enumerate(norm):
+            name = lookup.get(h)
+            if name is None:
+                continue
+            if name in columns.values():
+                duplicates.append(pos)
+            else:
+                columns[pos] = name
+        if len(columns) < 2:
+            continue
+        missing = [c.name for c in kind.columns if c.required and c.name not in columns.values()]
+        # complete matches first, then the most recognised columns
+        score = (1 if not missing else 0, len(columns))
+        if score > best_score:
+            best, best_score = HeaderMatch(kind, columns, missing, duplicates), score
+    return best
+
+
+def read_upload(file_name: str, data: bytes) -> list[RawTable]:
+    """Read one uploaded file (CSV or Excel, by content) into raw tables.
+
+    Raises :class:`ReadError` when the bytes are neither a workbook nor decodable text.
+    """
+    if data.startswith((_XLSX_MAGIC, _XLS_MAGIC)) or file_name.lower().endswith(EXCEL_SUFFIXES):
+        return _read_workbook(file_name, data)
+    return [_read_csv(file_name, data)]
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _decode_prefix(data: bytes) -> tuple[str, str, bytes]:
+    """Detect the encoding: (encoding label, prefix text, UTF-8 body for Polars)."""
+    if data.startswith(codecs.BOM_UTF8):
+        body = data[len(codecs.BOM_UTF8) :]
+        return "UTF-8 (BOM)", _prefix_text(body, "utf-8"), body
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ReadError("文件以 UTF-16 标记开头，但内容无法解码") from exc
+        body = text.encode("utf-8")
+        return "UTF-16", _prefix_text(body, "utf-8"), body
+    try:
+        return "UTF-8", _prefix_text(data, "utf-8"), data
+    except UnicodeDecodeError:
+        pass
+    try:
+        return "GB18030", _prefix_text(data, "gb18030"), data
+    except UnicodeDecodeError as exc:
+        raise ReadError("无法识别文件编码（支持 UTF-8、GBK/GB18030）") from exc
+
+
+def _prefix_text(data: bytes, encoding: str) -> str:
+    """Decode the first lines; cut at a newline (never inside a GBK or UTF-8 character)."""
+    prefix = data[:_PREFIX_BYTES]
+    if len(data) > _PREFIX_BYTES and b"\n" in prefix:
+        prefix = prefix[: prefix.rindex(b"\n") + 1]
+    return prefix.decode(encoding)
+
+
+def _to_utf8(data: bytes, encoding: str) -> bytes:
+    try:
+        return data.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReadError("无法识别文件编码（支持 UTF-8、GBK/GB18030）") from exc
+
+
+def _find_csv_header(prefix: str) -> tuple[int, str, list[str], HeaderMatch | None]:
+    """(line index, separator, cells, match) of the header row among the first lines."""
+    lines = prefix.splitlines()[:HEADER_SEARCH_ROWS]
+    first_cells: tuple[int, str, list[str]] | None = None
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        for sep in (",", "\t", ";"):
+            if sep not in line and sep != ",":
+                continue
+            cells = next(csv.reader([line], delimiter=sep), [])
+            if first_cells is None and sep == ",":
+                first_cells = (i, sep, cells)
+            match = match_header(cells)
+            if match is not None:
+                return i, sep, cells, match
+    if first_cells is None:
+        return 0, ",", [], None
+    return (*first_cells, None)
+
+
+def _read_csv(file_name: str, data: bytes) -> RawTable:
+    if not data or data.isspace():
+        raise ReadError("文件是空的")
+    if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ReadError("不是 CSV 文本文件，也不是 Excel 工作簿")
+    encoding, prefix, body = _decode_prefix(data)
+    line, sep, cells, match = _find_csv_header(prefix)
+    table = RawTable(file_name, None, None, line + 1, encoding=encoding)
+    if match is None:
+        table.problems.append(_no_header_problem(cells))
+        return table
+    # Skip the title rows by text offset so that quoting cannot confuse the count.
+    offset = sum(len(x) for x in prefix.splitlines(keepends=True)[:line])
+    if encoding == "GB18030":
+        body = _to_utf8(data, "gb18030")
+        body = body[len(prefix[:offset].encode("utf-8")) :]
+    else:
+        body = body[len(prefix[:offset].encode("utf-8")) :]
+    try:
+        grid = _polars_csv(body, sep)
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" not in str(exc).lower() or encoding != "UTF-8":
+            raise ReadError(f"无法读取 CSV：{exc}") from exc
+        # Valid UTF-8 at the top, GBK further down: Excel never mixes, but editors can.
+        table.encoding = "GB18030"
+        body = _to_utf8(data, "gb18030")
+        body = body[len(prefix[:offset].encode("utf-8")) :]
+        grid = _polars_csv(body, sep)
+    if "_ragged" in grid.columns:
+        width = len(cells)
+        table.problems.extend(_ragged_rows(grid, width, line + 1))
+        grid = grid.select(grid.columns[:width])
+    holder = [grid]
+    del grid
+    _fill_table(table, match, holder, first_row=line + 1)
+    return table
+
+
+def _polars_csv(body: bytes, sep: str) -> pl.DataFrame:
+    """All cells as text, header row included as the first row (row index = Excel row)."""
+    try:
+        return pl.read_csv(
+            body, has_header=False, infer_schema=False, separator=sep, raise_if_empty=False
+        )
+    except pl.exceptions.ComputeError as exc:
+        if "more fields" not in str(exc):
+            raise
+    # Rows with more cells than the header: read them padded, and let _ragged_rows check.
+    width = max(len(r) for r in csv.reader(io.StringIO(body.decode("utf-8")), delimiter=sep))
+    frame = pl.read_csv(
+        body,
+        has_header=False,
+        separator=sep,
+        schema={f"column_{i + 1}": pl.String for i in range(width)},
+        missing_columns="insert",
+    )
+    return frame.with_columns(pl.lit(True).alias("_ragged"))
+
+
+def _ragged_rows(grid: pl.DataFrame, width: int, first_row: int) -> list[Problem]:
+    """Rows with values beyond the header's last column (an unquoted comma, usually)."""
+    extra = [c for c in grid.columns[width:] if c != "_ragged"]
+    if not extra:
+        return []
+    rows = (
+        grid.with_row_index("_i")
+        .slice(1)
+        .filter(pl.any_horizontal(clean(pl.col(c)).is_not_null() for c in extra))
+    )
+    return [
+        Problem(
+            first_row + i,
+            "",
+            "",
+            f"该行的单元格多于表头的 {width} 列，可能含有未加引号的英文逗号",
+        )
+        for i in rows["_i"].to_list()
+    ]
+
+
+def _no_header_problem(cells: list[object]) -> Problem:
+    seen = "、".join(str(c) for c in cells[:6] if c not in (None, "")) or "（空）"
+    return Problem(
+        None,
+        "",
+        seen,
+        "未找到可识别的表头行：请使用模板中的列名（如 活动编号、活动日期 …）",
+    )
+
+
+def _fill_table(
+    table: RawTable, match: HeaderMatch, holder: list[pl.DataFrame], first_row: int
+) -> None:
+    """Turn a text grid whose first row is the header into the table's columns.
+
+    The grid comes in a one-item list that this function empties, so that the caller
+    keeps no reference: columns are then cleaned two at a time and each raw column is
+    freed as soon as its clean copy exists (a 1M-row report file would otherwise hold
+    two full copies of its text).
+    """
+    grid = holder.pop()
+    header = grid.row(0) if grid.height else ()
+    table.kind = match.kind
+    names = grid.columns
+    rename: dict[str, str] = {}
+    for pos, name in match.columns.items():
+        rename[names[pos]] = name
+        table.headers[name] = str(header[pos]).strip()
+    for pos in match.duplicates:
+        table.problems.append(
+            Problem(table.header_row, str(header[pos]).strip(), "", "列名重复：同一列出现了两次")
+        )
+    data = grid.slice(1)
+    del grid
+    unknown = [
+        (pos, header[pos])
+        for pos in range(len(names))
+        if pos not in match.columns and pos not in match.duplicates
+    ]
+    # Unknown columns: a warning when they carry a header or data, silently dropped when
+    # they are the empty trailing columns Excel leaves behind.
+    for pos, text in unknown:
+        text = "" if text is None else str(text).strip()
+        if text:
+            table.extra_headers.append(text)
+        elif data.height and data.select(clean(pl.col(names[pos])).is_not_null().any()).item():
+            table.extra_headers.append(f"第 {pos + 1} 列（无表头）")
+    table.missing_columns = list(match.missing)
+    for name in match.missing:
+        header_text = match.kind.column(name).header
+        table.problems.append(Problem(table.header_row, header_text, "", "缺少必填列"))
+    data = data.select(list(rename))
+    sources = list(rename)
+    # Small tables in one go (parallel); big ones a few columns at a time (bounded memory).
+    step = len(sources) if data.estimated_size() < CLEAN_ALL_BYTES else 2
+    for i in range(0, len(sources), max(step, 1)):
+        data = data.with_columns(clean(pl.col(c)).alias(c) for c in sources[i : i + step])
+    frame = data.rename(rename).with_row_index(ROW, offset=first_row + 1)
+    del data
+    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    value_cols = [c for c in frame.columns if c != ROW]
+    if value_cols:
+        keep = frame.select(pl.any_horizontal(pl.col(c).is_not_null() for c in value_cols))
+        if not keep.to_series().all():  # only copy when there are empty rows to drop
+            frame = frame.filter(keep.to_series())
+    table.frame = frame
+
+
+# ------------------------------------------------------------------------- Excel
+
+
+def _read_workbook(file_name: str, data: bytes) -> list[RawTable]:
+    try:
+        sheets = pl.read_excel(
+            data,
+            sheet_id=0,
+            engine="calamine",
+            has_header=False,
+            # skip_rows=0 makes row 0 the sheet's first row even when it is empty, so
+            # frame row i is Excel row i + 1; every cell as text, as in a CSV.
+            read_options={"skip_rows": 0, "dtypes": "string"},
+            drop_empty_rows=False,
+            drop_empty_cols=False,
+            raise_if_empty=False,
+        )
+    except Exception as exc:  # fastexcel raises its own exception types
+        raise ReadError("无法打开 Excel 工作簿：文件可能已损坏，或不是 .xlsx 格式") from exc
+    tables = []
+    for sheet, grid in sheets.items():
+        if grid.width == 0 or grid.height == 0:
+            continue
+        head = grid.head(HEADER_SEARCH_ROWS)
+        for i in range(head.height):
+            match = match_header(list(head.row(i)))
+            if match is None:
+                continue
+            table = RawTable(file_name, sheet, None, i + 1, encoding="xlsx")
+            _fill_table(table, match, [grid.slice(i)], first_row=i + 1)
+            tables.append(table)
+            break
+    if not tables:
+        first = next((g for g in sheets.values() if g.height and g.width), None)
+        cells = list(first.row(0)) if first is not None else []
+        table = RawTable(file_name, None, None, None, encoding="xlsx")
+        problem = _no_header_problem(cells)
+        problem.reason = "工作簿中没有可识别表头的工作表：" + problem.reason.split("：", 1)[1]
+        table.problems.append(problem)
+        tables.append(table)
+    return tables

@@ -1,0 +1,156 @@
+"""``python -m metrics``: the numbers the pages show, as JSON or CSV (DESIGN §7.3).
+
+    python -m metrics {coverage,study,response,indices,assessment} [--db PATH]
+        --from YYYY-MM --to YYYY-MM [--level town|village|subgrid] [--village ID]
+        [--format json|csv]
+
+Prints a list of records with exactly the field names of DESIGN §7.3 (JSON: UTF-8,
+not escaped; months as ``YYYY-MM``). Exit codes: 0 printed, 1 bad configuration or
+unreadable database, 2 usage error (including a missing database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.db import connect, resolve_db_path
+from metrics.assessment import assessment
+from metrics.config import ConfigError, load_config
+from metrics.coverage import coverage_by_month
+from metrics.filters import LEVELS, Filter, FilterError, month_label
+from metrics.indices import indices
+from metrics.response import response_summary
+from metrics.study import study_by_month
+
+# Each command: the function giving its rows and the §7.3 field names, in order.
+COMMANDS: dict[str, tuple[Callable[..., pl.DataFrame], tuple[str, ...]]] = {
+    "coverage": (coverage_by_month, ("unit_id", "month", "due", "met", "coverage")),
+    "study": (
+        study_by_month,
+        ("unit_id", "month", "members", "reached", "reached_home", "coverage"),
+    ),
+    "response": (
+        response_summary,
+        (
+            "unit_id",
+            "category",
+            "reports",
+            "resolved",
+            "accept_median_h",
+            "accept_p90_h",
+            "resolve_median_h",
+            "resolve_p90_h",
+            "on_time_accept_rate",
+            "on_time_resolve_rate",
+            "open_at_end",
+        ),
+    ),
+    "indices": (indices, ("unit_id", "fortress_index", "vanguard_index", "stars", "surveyed")),
+    "assessment": (
+        assessment,
+        (
+            "unit_id",
+            "daily_ops",
+            "org_life",
+            "public_opinion",
+            "governance",
+            "deductions",
+            "total",
+            "rank",
+        ),
+    ),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2: keep that, in Chinese
+        self.print_usage(sys.stderr)
+        self.exit(2, f"参数错误：{message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m metrics", description="网格看板指标（JSON/CSV 输出）")
+    parser.add_argument("command", choices=list(COMMANDS), help="指标")
+    parser.add_argument("--db", help="数据库路径（默认 $GRID_DB 或 data/grid.duckdb）")
+    parser.add_argument("--from", dest="start", required=True, help="起始月份 YYYY-MM")
+    parser.add_argument("--to", dest="end", required=True, help="截止月份 YYYY-MM")
+    parser.add_argument("--level", choices=LEVELS, default="town", help="汇总层级")
+    parser.add_argument("--village", help="只看一个村居（村居编号）")
+    parser.add_argument("--format", choices=("json", "csv"), default="json")
+    return parser
+
+
+def records(frame: pl.DataFrame, fields: tuple[str, ...]) -> pl.DataFrame:
+    """The §7.3 fields of ``frame``, months as ``YYYY-MM``."""
+    out = frame.select(fields)
+    if "month" in out.columns:
+        out = out.with_columns(pl.col("month").map_elements(month_label, return_dtype=pl.String))
+    return out
+
+
+def render(frame: pl.DataFrame, fmt: str) -> str:
+    if fmt == "csv":
+        return frame.write_csv()
+    rows = frame.to_dicts()
+    return json.dumps(rows, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        f = Filter.parse(args.start, args.end, args.level, args.village)
+    except FilterError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"参数错误：{exc}", file=sys.stderr)
+        return 2
+    db = Path(resolve_db_path(args.db))
+    if not db.is_file():
+        print(f"找不到数据库：{db}（请先运行 python -m etl init，或用 --db 指定）", file=sys.stderr)
+        return 2
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        con = connect(db, read_only=True)
+    except duckdb.Error as exc:
+        print(f"无法打开数据库 {db}：{exc}", file=sys.stderr)
+        return 1
+    try:
+        if (
+            f.village_id is not None
+            and not con.execute(
+                "SELECT 1 FROM village WHERE village_id = ?", [f.village_id]
+            ).fetchall()
+        ):
+            print(f"参数错误：未知的村居编号 {f.village_id}", file=sys.stderr)
+            return 2
+        function, fields = COMMANDS[args.command]
+        frame = records(function(con, f, config=config), fields)
+    except duckdb.Error as exc:
+        print(f"读取数据库 {db} 出错：{exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    sys.stdout.write(render(frame, args.format))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

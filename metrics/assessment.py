@@ -1,0 +1,171 @@
+"""考核清单 / the assessment (DESIGN §4), composed in ``data/config/assessment.toml``.
+
+Four areas, 25 points each by default — 网格日常运行 (``daily_ops``), 党内组织生活
+(``org_life``), 收集反馈民情民意 (``public_opinion``), 参与社会治理和联系服务群众
+(``governance``) — each ``points × Σ weight·component ÷ Σ weight`` over its
+components (fractions in [0, 1] computed from the unit's pooled numbers over the
+range; a component with nothing to measure is left out and the others rescaled; an
+area with none scores 0). ``total = max(0, Σ areas − deductions)`` and units of the
+same level in scope are ranked by total (ties share the better rank, 1, 2, 2, 4 …).
+
+Deductions of a unit: those recorded on the unit itself and on every unit inside it
+(a village: its sub-grids; the town: its villages and sub-grids) and, when
+``member_deductions`` is true, on the people whose sub-grid is inside it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from metrics.config import AREA_KEYS, Config
+from metrics.context import Context, ratio
+from metrics.filters import Filter
+
+
+def component_exprs(target: float) -> dict[str, pl.Expr]:
+    """Every assessment component as a Polars expression over ``Context.ub`` columns."""
+    mean_satisfaction = ratio("satisfaction_sum", "satisfaction_n")
+    return {
+        "activity_coverage": ratio("met", "due"),
+        "compliant_share": ratio("compliant", "subgrid_months"),
+        "study_coverage": ratio("reached", "member_months"),
+        "home_study_share": ratio("reached_home", "reached"),
+        "attendance_rate": ratio("org_credit", "org_expected"),
+        "volunteer_reach": ratio("volunteer_members", "member_months"),
+        "report_collection": pl.when(pl.col("subgrid_months") > 0)
+        .then(
+            pl.min_horizontal(pl.lit(1.0), pl.col("reports") / (target * pl.col("subgrid_months")))
+        )
+        .otherwise(None),
+        "on_time_accept_rate": ratio("accept_on_time", "accept_due"),
+        "on_time_resolve_rate": ratio("resolve_on_time", "resolve_due"),
+        "satisfaction": (mean_satisfaction - 1.0) / 4.0,
+    }
+
+
+def _deductions(ctx: Context) -> pl.DataFrame:
+    """``unit_id, bucket, deductions`` at the filter's level (see the module doc)."""
+    u = ctx.unit
+    maps = [ctx.sg.select(unit_id="subgrid_id", target=pl.col(u))]
+    if u != "subgrid_id":
+        maps.append(ctx.vg.select(unit_id="village_id", target=pl.col(u)))
+    if u == "town_id":
+        maps.append(ctx.vg.select(unit_id="town_id", target=pl.col(u)).unique())
+    own = ctx.unit_points.join(pl.concat(maps).unique(), on="unit_id").select(
+        "target", "bucket", "points"
+    )
+    parts = [own]
+    if ctx.config.assessment.member_deductions:
+        parts.append(
+            ctx.person_points.join(
+                ctx.sg.select("subgrid_key", target=pl.col(u)), on="subgrid_key"
+            ).select("target", "bucket", "points")
+        )
+    return (
+        pl.concat(parts)
+        .group_by("target", "bucket")
+        .agg(deductions=pl.col("points").sum())
+        .rename({"target": "unit_id"})
+    )
+
+
+def _scored(ctx: Context) -> pl.DataFrame:
+    """Unit × bucket: component values, area scores, deductions, total and rank."""
+    comps = component_exprs(ctx.config.response.target_per_subgrid_month)
+    frame = ctx.ub.with_columns(v.alias(k) for k, v in comps.items())
+    for area in ctx.config.assessment.areas:
+        available = pl.sum_horizontal(
+            [pl.when(pl.col(c).is_null()).then(0.0).otherwise(w) for c, w in area.components]
+        )
+        weighted = pl.sum_horizontal([pl.col(c).fill_null(0.0) * w for c, w in area.components])
+        frame = frame.with_columns(
+            pl.when(available > 0)
+            .then(area.points * weighted / available)
+            .otherwise(0.0)
+            .alias(area.key)
+        )
+    frame = frame.join(_deductions(ctx), on=["unit_id", "bucket"], how="left").with_columns(
+        deductions=pl.col("deductions").fill_null(0.0)
+    )
+    frame = frame.with_columns(
+        total=pl.max_horizontal(pl.lit(0.0), pl.sum_horizontal(AREA_KEYS) - pl.col("deductions"))
+    )
+    return frame.with_columns(
+        rank=pl.col("total").rank(method="min", descending=True).over("bucket").cast(pl.Int64)
+    )
+
+
+def assessment(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """The ranking of the units of ``f.level`` in scope over the range: ``unit_id,
+    unit_name, daily_ops, org_life, public_opinion, governance, deductions, total,
+    rank`` (best first)."""
+    ctx = Context.of(con, f, config, rollups)
+    return (
+        ctx.current(_scored(ctx))
+        .select("unit_id", "unit_name", *AREA_KEYS, "deductions", "total", "rank")
+        .sort("rank", "unit_id")
+    )
+
+
+def assessment_components(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """How each area score was built: one row per unit, area and component with
+    ``unit_id, unit_name, area, area_label, area_points, component, weight, value``
+    (null = nothing to measure, left out) and ``score`` (the area's points)."""
+    ctx = Context.of(con, f, config, rollups)
+    scored = ctx.current(_scored(ctx))
+    parts = []
+    for area in ctx.config.assessment.areas:
+        for component, weight in area.components:
+            parts.append(
+                scored.select(
+                    "unit_id",
+                    "unit_name",
+                    area=pl.lit(area.key),
+                    area_label=pl.lit(area.label),
+                    area_points=pl.lit(area.points),
+                    component=pl.lit(component),
+                    weight=pl.lit(weight),
+                    value=pl.col(component),
+                    score=pl.col(area.key),
+                )
+            )
+    if not parts or scored.is_empty():
+        return pl.DataFrame()
+    return pl.concat(parts).sort("unit_id", maintain_order=True)
+
+
+def rank_change(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """Rank over the range against the equally long range before it: ``unit_id,
+    unit_name, total, rank, previous_total, previous_rank, rank_change`` (positive =
+    moved up; null when the unit had no data before). For a single month this is the
+    month-over-month change."""
+    ctx = Context.of(con, f, config, rollups, buckets="compare")
+    scored = _scored(ctx).select("unit_id", "unit_name", "bucket", "total", "rank")
+    current = scored.filter(pl.col("bucket") == f.start).drop("bucket")
+    previous = scored.filter(pl.col("bucket") == f.previous().start).select(
+        "unit_id", previous_total="total", previous_rank="rank"
+    )
+    return (
+        current.join(previous, on="unit_id", how="left")
+        .with_columns(rank_change=pl.col("previous_rank") - pl.col("rank"))
+        .sort("rank", "unit_id")
+    )

@@ -1,0 +1,449 @@
+"""The metric configuration: ``data/config/*.toml``, read and validated at start.
+
+Every requirement, limit, weight and threshold of DESIGN §4 lives in one of six files
+(coverage, study, response, indices, assessment, alerts). :func:`load_config` reads
+them all and checks every value; a bad or unknown key raises :class:`ConfigError`
+whose message (Chinese, for the office staff who edit the files) names the file and
+the key. The result is a tree of frozen dataclasses, hashable so that page caches can
+key on it.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import tomllib
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from etl.contracts import ACTIVITY_TYPES, REPORT_CATEGORIES
+from etl.db import CONFIG_DIR
+
+CONFIG_FILES = ("coverage", "study", "response", "indices", "assessment", "alerts")
+AREA_KEYS = ("daily_ops", "org_life", "public_opinion", "governance")
+COMPONENTS = (
+    "activity_coverage",
+    "compliant_share",
+    "study_coverage",
+    "home_study_share",
+    "attendance_rate",
+    "volunteer_reach",
+    "report_collection",
+    "on_time_accept_rate",
+    "on_time_resolve_rate",
+    "satisfaction",
+)
+ALERT_MINIMUM_KEYS = (
+    "activity_coverage",
+    "study_coverage",
+    "on_time_resolve_rate",
+    "fortress_index",
+)
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One row of the 制度清单: ``min_count`` activities of a type per unit and month."""
+
+    key: str
+    label: str
+    level: str  # "subgrid" or "village"
+    activity_type: str
+    min_count: int
+
+
+@dataclass(frozen=True)
+class CoverageConfig:
+    requirements: tuple[Requirement, ...]
+
+    @property
+    def subgrid_requirements(self) -> tuple[Requirement, ...]:
+        return tuple(r for r in self.requirements if r.level == "subgrid")
+
+    @property
+    def village_requirements(self) -> tuple[Requirement, ...]:
+        return tuple(r for r in self.requirements if r.level == "village")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    not_reached_months: int
+
+
+@dataclass(frozen=True)
+class ResponseConfig:
+    accept_limit_hours: float
+    default_resolve_limit_hours: float
+    resolve_limit_hours: tuple[tuple[str, float], ...]  # (category, hours) overrides
+    backlog_age_edges_days: tuple[float, ...]
+    target_per_subgrid_month: float
+
+    def resolve_limit(self, category: str) -> float:
+        """The 办结 limit (hours) of a category."""
+        return dict(self.resolve_limit_hours).get(category, self.default_resolve_limit_hours)
+
+    @property
+    def backlog_labels(self) -> tuple[str, ...]:
+        """Chinese labels of the age buckets, youngest first."""
+        edges = [_fmt(e) for e in self.backlog_age_edges_days]
+        labels = [f"<{edges[0]}天"]
+        labels += [f"{a}–{b}天" for a, b in pairwise(edges)]
+        labels.append(f"≥{edges[-1]}天")
+        return tuple(labels)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    min: float
+    label: str
+
+
+@dataclass(frozen=True)
+class FortressConfig:
+    coverage: float
+    study: float
+    collection: float
+    handling: float
+    survey: float
+    survey_index: str
+    survey_rater: str
+    stars: tuple[Threshold, ...]
+
+    def stars_for(self, value: float | None) -> str | None:
+        return _label(self.stars, value)
+
+
+@dataclass(frozen=True)
+class VanguardConfig:
+    attendance: float
+    study: float
+    role: float
+    role_points_per_item: float
+    org_life_types: tuple[str, ...]
+    present_credit: float
+    leave_credit: float
+    grades: tuple[Threshold, ...]
+
+    def grade_for(self, value: float | None) -> str | None:
+        return _label(self.grades, value)
+
+
+@dataclass(frozen=True)
+class Area:
+    key: str
+    label: str
+    points: float
+    components: tuple[tuple[str, float], ...]  # (component, weight)
+
+
+@dataclass(frozen=True)
+class AssessmentConfig:
+    member_deductions: bool
+    areas: tuple[Area, ...]
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    minimum: tuple[tuple[str, float], ...]  # (kpi, threshold)
+    max_overdue_reports: int
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole metric configuration."""
+
+    coverage: CoverageConfig
+    study: StudyConfig
+    response: ResponseConfig
+    fortress: FortressConfig
+    vanguard: VanguardConfig
+    assessment: AssessmentConfig
+    alerts: AlertConfig
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _label(thresholds: tuple[Threshold, ...], value: float | None) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    for t in thresholds:
+        if value >= t.min:
+            return t.label
+    return thresholds[-1].label
+
+
+class _Table:
+    """A TOML table being validated: typed getters that name file and key on error."""
+
+    def __init__(self, data: dict, file: str, path: str = ""):
+        self.data, self.file, self.path = data, file, path
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def fail(self, name: str, reason: str) -> ConfigError:
+        return ConfigError(f"配置文件 {self.file} 中的 {self.key(name)} 无效：{reason}")
+
+    def raw(self, name: str, default: Any = ...) -> Any:
+        self.seen.add(name)
+        if name not in self.data:
+            if default is ...:
+                raise ConfigError(f"配置文件 {self.file} 缺少 {self.key(name)}")
+            return default
+        return self.data[name]
+
+    def number(
+        self,
+        name: str,
+        minimum: float | None = 0.0,
+        maximum: float | None = None,
+        positive: bool = False,
+    ) -> float:
+        value = self.raw(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise self.fail(name, f"应为数字，实际为 {value!r}")
+        if positive and value <= 0:
+            raise self.fail(name, f"应大于 0，实际为 {value!r}")
+        if minimum is not None and value < minimum:
+            raise self.fail(name, f"应不小于 {_fmt(minimum)}，实际为 {value!r}")
+        if maximum is not None and value > maximum:
+            raise self.fail(name, f"应不大于 {_fmt(maximum)}，实际为 {value!r}")
+        return float(value)
+
+    def integer(self, name: str, minimum: int = 0) -> int:
+        value = self.raw(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(name, f"应为整数，实际为 {value!r}")
+        if value < minimum:
+            raise self.fail(name, f"应不小于 {minimum}，实际为 {value!r}")
+        return value
+
+    def text(self, name: str, choices: tuple[str, ...] | None = None) -> str:
+        value = self.raw(name)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, f"应为非空文字，实际为 {value!r}")
+        if choices is not None and value not in choices:
+            raise self.fail(name, f"应为 {'、'.join(choices)} 之一，实际为 {value!r}")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.raw(name)
+        if not isinstance(value, bool):
+            raise self.fail(name, f"应为 true 或 false，实际为 {value!r}")
+        return value
+
+    def table(self, name: str) -> _Table:
+        value = self.raw(name)
+        if not isinstance(value, dict):
+            raise self.fail(name, "应为一个表（[...]）")
+        return _Table(value, self.file, self.key(name))
+
+    def tables(self, name: str) -> list[_Table]:
+        value = self.raw(name)
+        if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+            raise self.fail(name, "应为至少一项的表数组（[[...]]）")
+        return [_Table(v, self.file, f"{self.key(name)}[{i}]") for i, v in enumerate(value)]
+
+    def done(self) -> None:
+        """Reject keys nobody read: a misspelt key must not silently keep a default."""
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise self.fail(unknown[0], "未知的配置项")
+
+
+def _read(config_dir: Path, name: str) -> _Table:
+    path = config_dir / f"{name}.toml"
+    label = f"{name}.toml"
+    try:
+        with path.open("rb") as handle:
+            return _Table(tomllib.load(handle), label)
+    except FileNotFoundError:
+        raise ConfigError(f"找不到配置文件 {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"配置文件 {label} 格式错误：{exc}") from None
+
+
+def _thresholds(tables: list[_Table], name: str, parent: _Table) -> tuple[Threshold, ...]:
+    out = []
+    for t in tables:
+        out.append(Threshold(t.number("min", 0.0, 100.0), t.text("label")))
+        t.done()
+    mins = [t.min for t in out]
+    if any(a <= b for a, b in pairwise(mins)):
+        raise parent.fail(name, "各档 min 应从高到低严格递减")
+    if mins[-1] != 0:
+        raise parent.fail(name, "最后一档的 min 应为 0")
+    return tuple(out)
+
+
+def _weights_sum_to_100(table: _Table, keys: tuple[str, ...], values: list[float]) -> None:
+    if abs(sum(values) - 100.0) > 1e-9:
+        raise table.fail(
+            "+".join(keys), f"各部分分值之和应为 100，实际为 {_fmt(round(sum(values), 6))}"
+        )
+
+
+def _coverage(t: _Table) -> CoverageConfig:
+    requirements = []
+    for r in t.tables("requirement"):
+        requirements.append(
+            Requirement(
+                key=r.text("key"),
+                label=r.text("label"),
+                level=r.text("level", ("subgrid", "village")),
+                activity_type=r.text("activity_type", ACTIVITY_TYPES),
+                min_count=r.integer("min_count", 1),
+            )
+        )
+        r.done()
+    keys = [r.key for r in requirements]
+    if len(set(keys)) != len(keys):
+        raise t.fail("requirement", "key 不能重复")
+    if not any(r.level == "subgrid" for r in requirements):
+        raise t.fail("requirement", '至少需要一项 level = "subgrid" 的要求')
+    t.done()
+    return CoverageConfig(tuple(requirements))
+
+
+def _study(t: _Table) -> StudyConfig:
+    out = StudyConfig(t.integer("not_reached_months", 1))
+    t.done()
+    return out
+
+
+def _response(t: _Table) -> ResponseConfig:
+    accept = t.number("accept_limit_hours", positive=True)
+    limits = t.table("resolve_limit_hours")
+    default = limits.number("default", positive=True)
+    overrides = []
+    for category in sorted(set(limits.data) - {"default"}):
+        if category not in REPORT_CATEGORIES:
+            raise limits.fail(category, f"未知的事项类别，应为 {'、'.join(REPORT_CATEGORIES)} 之一")
+        overrides.append((category, limits.number(category, positive=True)))
+    limits.done()
+    backlog = t.table("backlog")
+    edges = backlog.raw("age_edges_days")
+    if (
+        not isinstance(edges, list)
+        or not edges
+        or not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in edges)
+        or any(e <= 0 for e in edges)
+        or any(a >= b for a, b in pairwise(edges))
+    ):
+        raise backlog.fail("age_edges_days", f"应为严格递增的正数列表，实际为 {edges!r}")
+    backlog.done()
+    collection = t.table("collection")
+    target = collection.number("target_per_subgrid_month", positive=True)
+    collection.done()
+    t.done()
+    return ResponseConfig(accept, default, tuple(overrides), tuple(float(e) for e in edges), target)
+
+
+def _fortress(t: _Table) -> FortressConfig:
+    keys = ("coverage", "study", "collection", "handling", "survey")
+    weights = [t.number(k) for k in keys]
+    _weights_sum_to_100(t, keys, weights)
+    out = FortressConfig(
+        *weights,
+        survey_index=t.text("survey_index"),
+        survey_rater=t.text("survey_rater"),
+        stars=_thresholds(t.tables("stars"), "stars", t),
+    )
+    t.done()
+    return out
+
+
+def _vanguard(t: _Table) -> VanguardConfig:
+    keys = ("attendance", "study", "role")
+    weights = [t.number(k) for k in keys]
+    _weights_sum_to_100(t, keys, weights)
+    per_item = t.number("role_points_per_item", positive=True)
+    types = t.raw("org_life_types")
+    if not isinstance(types, list) or not types or not all(x in ACTIVITY_TYPES for x in types):
+        raise t.fail(
+            "org_life_types", f"应为活动类型列表（{'、'.join(ACTIVITY_TYPES)}），实际为 {types!r}"
+        )
+    if len(set(types)) != len(types):
+        raise t.fail("org_life_types", "活动类型不能重复")
+    present = t.number("present_credit", 0.0, 1.0)
+    leave = t.number("leave_credit", 0.0, 1.0)
+    grades = _thresholds(t.tables("grades"), "grades", t)
+    t.done()
+    return VanguardConfig(*weights, per_item, tuple(types), present, leave, grades)
+
+
+def _assessment(t: _Table) -> AssessmentConfig:
+    member_deductions = t.boolean("member_deductions")
+    areas = []
+    for a in t.tables("area"):
+        key = a.text("key", AREA_KEYS)
+        components = a.table("components")
+        pairs = []
+        for name in components.data:
+            if name not in COMPONENTS:
+                raise components.fail(name, f"未知的考核指标，应为 {'、'.join(COMPONENTS)} 之一")
+            pairs.append((name, components.number(name, positive=True)))
+        if not pairs:
+            raise a.fail("components", "至少需要一个指标")
+        components.done()
+        areas.append(Area(key, a.text("label"), a.number("points", positive=True), tuple(pairs)))
+        a.done()
+    if sorted(a.key for a in areas) != sorted(AREA_KEYS):
+        raise t.fail("area", f"应恰好包含 {'、'.join(AREA_KEYS)} 四项各一次")
+    order = {k: i for i, k in enumerate(AREA_KEYS)}
+    t.done()
+    return AssessmentConfig(member_deductions, tuple(sorted(areas, key=lambda a: order[a.key])))
+
+
+def _alerts(t: _Table) -> AlertConfig:
+    minimum = t.table("village_minimum")
+    pairs = []
+    for name in minimum.data:
+        if name not in ALERT_MINIMUM_KEYS:
+            raise minimum.fail(name, f"未知的指标，应为 {'、'.join(ALERT_MINIMUM_KEYS)} 之一")
+        top = 100.0 if name == "fortress_index" else 1.0
+        pairs.append((name, minimum.number(name, 0.0, top)))
+    minimum.done()
+    maximum = t.table("village_maximum")
+    overdue = maximum.integer("overdue_reports", 0)
+    maximum.done()
+    t.done()
+    return AlertConfig(tuple(pairs), overdue)
+
+
+def load_config(config_dir: str | Path = CONFIG_DIR) -> Config:
+    """Read and validate every configuration file under ``config_dir``."""
+    config_dir = Path(config_dir)
+    files = {name: _read(config_dir, name) for name in CONFIG_FILES}
+    indices = files["indices"]
+    fortress = _fortress(indices.table("fortress"))
+    vanguard = _vanguard(indices.table("vanguard"))
+    indices.done()
+    return Config(
+        coverage=_coverage(files["coverage"]),
+        study=_study(files["study"]),
+        response=_response(files["response"]),
+        fortress=fortress,
+        vanguard=vanguard,
+        assessment=_assessment(files["assessment"]),
+        alerts=_alerts(files["alerts"]),
+    )
+
+
+@functools.cache
+def _cached(config_dir: str) -> Config:
+    return load_config(config_dir)
+
+
+def default_config() -> Config:
+    """The configuration of ``data/config`` (read once per process)."""
+    return _cached(str(CONFIG_DIR))

@@ -1,0 +1,151 @@
+"""制度落实 / activity coverage (DESIGN §4, §7.3).
+
+The 制度清单 (``data/config/coverage.toml``) lists the activities due per sub-grid and
+per village each month. For a sub-grid and month, ``due`` is the number of sub-grid
+requirements and ``met`` how many of them the sub-grid's own activities of that month
+(子网格编号 = the sub-grid) satisfy; village-level activities do not count for a
+sub-grid. A village's figures add up its sub-grids' and its own village-level
+requirements (counted over all of the village's activities); the town adds up its
+villages. Coverage = met ÷ due; a sub-grid-month is *fully compliant* when met = due
+(``compliant_share`` = fully compliant sub-grid-months ÷ sub-grid-months). Only data
+months count: a month with no activity loaded at all is left out, not scored 0.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from etl.rollups import TYPE_KEYS
+from metrics.config import Config
+from metrics.context import Context, ratio
+from metrics.filters import Filter
+
+RATES = [
+    ratio("met", "due").alias("coverage"),
+    ratio("compliant", "subgrid_months").alias("compliant_share"),
+]
+COLUMNS = ["due", "met", "coverage", "subgrid_months", "compliant", "compliant_share"]
+
+
+def coverage_by_month(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """Per unit of ``f.level`` and data month: ``unit_id, unit_name, month, due, met,
+    coverage, subgrid_months, compliant, compliant_share``."""
+    ctx = Context.of(con, f, config, rollups, buckets="month")
+    return (
+        ctx.ua.with_columns(RATES)
+        .select("unit_id", "unit_name", pl.col("bucket").alias("month"), *COLUMNS)
+        .sort("unit_id", "month")
+    )
+
+
+def coverage_summary(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """Per unit over the whole range (sums over its data months): ``unit_id,
+    unit_name, months, due, met, coverage, subgrid_months, compliant,
+    compliant_share``."""
+    ctx = Context.of(con, f, config, rollups)
+    return (
+        ctx.current(ctx.ua).with_columns(RATES).select("unit_id", "unit_name", "months", *COLUMNS)
+    )
+
+
+def coverage_matrix(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """The sub-grid × requirement heat map (plus village × village requirement).
+
+    One row per unit and requirement over the range: ``level`` (subgrid/village),
+    ``unit_id, unit_name, village_id, requirement`` (its key), ``label,
+    activity_type, min_count, months`` (data months: times due), ``months_met``,
+    ``held`` (activities of that type held in the range) and ``met_share``. For a
+    single month ``months_met`` is 1 or 0 — met or not.
+    """
+    ctx = Context.of(con, f, config, rollups)
+    reqs = ctx.config.coverage.requirements
+    sources = {
+        "subgrid": (
+            ctx.sg.select(unit_id="subgrid_id", unit_name="subgrid_name", village_id="village_id"),
+            "subgrid_id",
+            ctx.rel["ru_subgrid_month"],
+            ctx.in_scope("r.subgrid_id"),
+        ),
+        "village": (
+            ctx.vg.select(unit_id="village_id", unit_name="village_name", village_id="village_id"),
+            "village_id",
+            ctx.rel["ru_village_month"],
+            "($village IS NULL OR r.village_id = $village)",
+        ),
+    }
+    parts = []
+    for level, (units, key, table, scope) in sources.items():
+        mine = [(i, r) for i, r in enumerate(reqs) if r.level == level]
+        if not mine:
+            continue
+        counts = ",\n    ".join(
+            f"count(*) FILTER (WHERE r.held_{TYPE_KEYS[r.activity_type]} >= $req_{i}) AS met_{i},"
+            f" coalesce(sum(r.held_{TYPE_KEYS[r.activity_type]}), 0)::BIGINT AS held_{i}"
+            for i, r in mine
+        )
+        rows = ctx.fetch(
+            f"""SELECT r.{key} AS unit_id,
+    {counts}
+FROM {table} r
+WHERE r.month BETWEEN list_min($months::DATE[]) AND list_max($months::DATE[])
+  AND list_contains($months::DATE[], r.month) AND {scope}
+GROUP BY ALL""",
+            months=ctx.range_months,
+            **{f"req_{i}": r.min_count for i, r in mine},
+        )
+        for i, r in mine:
+            parts.append(
+                units.join(
+                    rows.select("unit_id", months_met=f"met_{i}", held=f"held_{i}"),
+                    on="unit_id",
+                    how="left",
+                ).with_columns(
+                    level=pl.lit(level),
+                    order=pl.lit(i),
+                    requirement=pl.lit(r.key),
+                    label=pl.lit(r.label),
+                    activity_type=pl.lit(r.activity_type),
+                    min_count=pl.lit(r.min_count, pl.Int64),
+                    months=pl.lit(len(ctx.range_months), pl.Int64),
+                    months_met=pl.col("months_met").fill_null(0).cast(pl.Int64),
+                    held=pl.col("held").fill_null(0).cast(pl.Int64),
+                )
+            )
+    return (
+        pl.concat(parts)
+        .with_columns(ratio("months_met", "months").alias("met_share"))
+        .sort(pl.col("level") == "village", "unit_id", "order")
+        .select(
+            "level",
+            "unit_id",
+            "unit_name",
+            "village_id",
+            "requirement",
+            "label",
+            "activity_type",
+            "min_count",
+            "months",
+            "months_met",
+            "held",
+            "met_share",
+        )
+    )

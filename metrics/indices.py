@@ -1,0 +1,220 @@
+"""两个指数 / the two indices (DESIGN §4); weights in ``data/config/indices.toml``.
+
+党组织堡垒指数, per sub-grid and range, 0–100:
+  制度落实 30 × coverage + 学习覆盖 20 × study coverage + 民情处置 (10 × min(1, reports
+  ÷ (target × data months)) + 10 × 按期办结率) + 测评 30 × (党员群众测评 score ÷ 100),
+  minus the sub-grid's 反向扣分, floored at 0. A part with nothing to measure (no
+  survey covering the range, no members, no report decided) is left out and the other
+  parts are rescaled to 100; without a survey the index is marked 无测评
+  (``surveyed`` false). Survey periods (``2026H1``, ``2026Q3``, ``2026``, ``2026-05``)
+  overlapping the range count, each weighted by the months it overlaps.
+  A village's index is the member-month-weighted mean of its sub-grids' indices minus
+  the village's own deductions (floored at 0); the town's, of its villages'. A
+  village counts as surveyed only when all its sub-grids are. The parts shown for a
+  village or the town are the weighted means of its sub-grids' parts (a part left out
+  counts 0 there), before the sub-grids' deductions.
+
+党员先锋指数, per party member and range, 0–100:
+  组织生活出勤 40 × (Σ credits ÷ activities due) over the 组织生活 activities of the
+  member's own sub-grid in the months on the roll (出席 1, 请假 0.5, 缺席 or not on
+  the sign-in sheet 0) + 学习 30 × months reached ÷ months on the roll + 作用发挥
+  min(30, 10 × (reports filed anywhere + 志愿服务 attended)), minus the member's
+  反向扣分, floored at 0; the 出勤 part is left out (and the rest rescaled) when the
+  sub-grid held no 组织生活 activity. Sub-grids, villages and the town take the plain
+  mean over their members. The 先锋指数 surveys are not part of the formula.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from metrics.config import Config
+from metrics.context import Context, label_for
+from metrics.filters import Filter
+
+FORTRESS_PARTS = ["coverage_pts", "study_pts", "collection_pts", "handling_pts", "survey_pts"]
+VANGUARD_PARTS = ["attendance_pts", "study_pts", "role_pts"]
+
+
+def _fortress_frame(ctx: Context) -> pl.DataFrame:
+    frame = ctx.fort if ctx.buckets == "month" else ctx.current(ctx.fort)
+    return frame.with_columns(stars=label_for(ctx.config.fortress.stars, "fortress_index"))
+
+
+def fortress(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """堡垒指数 per unit of ``f.level`` over the range.
+
+    Columns ``unit_id, unit_name, fortress_index, stars, surveyed, coverage_pts,
+    study_pts, collection_pts, handling_pts, survey_pts, raw`` (before the unit's own
+    deductions), ``deductions, member_months``.
+    """
+    ctx = Context.of(con, f, config, rollups)
+    return (
+        ctx.units.join(_fortress_frame(ctx), on="unit_id")
+        .select(
+            "unit_id",
+            "unit_name",
+            "fortress_index",
+            "stars",
+            "surveyed",
+            *FORTRESS_PARTS,
+            "raw",
+            "deductions",
+            "member_months",
+        )
+        .sort("unit_id")
+    )
+
+
+def vanguard_members(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """先锋指数 per party member on a roll in scope during the range.
+
+    Columns ``person_id, name, subgrid_id, village_id, vanguard_index, grade,
+    attendance_pts, study_pts, role_pts`` (null: the part was left out and the others
+    rescaled), ``deductions, months_on_roll, study_months, org_credit, org_expected,
+    reports, volunteer``.
+    """
+    ctx = Context.of(con, f, config, rollups)
+    return (
+        ctx.vanguard_query(
+            f"""SELECT k.person_id, p.name, vm.subgrid_id, vm.vanguard_index,
+    vm.attendance_pts, vm.study_pts, vm.role_pts, vm.deductions, vm.months_on_roll,
+    vm.study_months, vm.org_credit, vm.org_expected, vm.reports, vm.volunteer
+FROM vm
+JOIN {ctx.rel["ru_person"]} k ON k.person_key = vm.person_key
+JOIN person p ON p.person_id = k.person_id
+WHERE vm.bucket = $start"""
+        )
+        .join(ctx.sg.select("subgrid_id", "village_id"), on="subgrid_id")
+        .sort("village_id", "subgrid_id", "person_id")
+        .with_columns(grade=label_for(ctx.config.vanguard.grades, "vanguard_index"))
+        .select(
+            "person_id",
+            "name",
+            "subgrid_id",
+            "village_id",
+            "vanguard_index",
+            "grade",
+            *VANGUARD_PARTS,
+            "deductions",
+            "months_on_roll",
+            "study_months",
+            "org_credit",
+            "org_expected",
+            "reports",
+            "volunteer",
+        )
+    )
+
+
+def vanguard(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """先锋指数 per unit, the mean over its members: ``unit_id, unit_name, members,
+    vanguard_index, grade, attendance_pts, study_pts, role_pts, deductions`` (the
+    components are means too)."""
+    ctx = Context.of(con, f, config, rollups)
+    return (
+        ctx.units.join(ctx.current(ctx.vang).drop("bucket"), on="unit_id", how="left")
+        .with_columns(
+            members=pl.col("members").fill_null(0).cast(pl.Int64),
+            grade=label_for(ctx.config.vanguard.grades, "vanguard_index"),
+        )
+        .select(
+            "unit_id",
+            "unit_name",
+            "members",
+            "vanguard_index",
+            "grade",
+            *VANGUARD_PARTS,
+            "deductions",
+        )
+        .sort("unit_id")
+    )
+
+
+def indices(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """Both indices per unit (the CLI's ``indices``): ``unit_id, unit_name,
+    fortress_index, vanguard_index, stars, grade, surveyed`` plus the 堡垒指数 parts
+    (``coverage_pts`` … ``survey_pts``, ``raw, deductions, member_months``) and the
+    number of ``members`` averaged for the 先锋指数."""
+    ctx = Context.of(con, f, config, rollups)
+    vang = ctx.current(ctx.vang).drop(
+        "bucket", "attendance_pts", "study_pts", "role_pts", "deductions"
+    )
+    return (
+        ctx.units.join(_fortress_frame(ctx).drop("bucket"), on="unit_id", how="left")
+        .join(vang, on="unit_id", how="left")
+        .filter(pl.col("fortress_index").is_not_null() | pl.col("vanguard_index").is_not_null())
+        .with_columns(
+            grade=label_for(ctx.config.vanguard.grades, "vanguard_index"),
+            members=pl.col("members").fill_null(0).cast(pl.Int64),
+        )
+        .select(
+            "unit_id",
+            "unit_name",
+            "fortress_index",
+            "vanguard_index",
+            "stars",
+            "grade",
+            "surveyed",
+            *FORTRESS_PARTS,
+            "raw",
+            "deductions",
+            "member_months",
+            "members",
+        )
+        .sort("unit_id")
+    )
+
+
+def indices_by_month(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """Both indices per unit and data month, each month its own range: ``unit_id,
+    unit_name, month, fortress_index, stars, surveyed, vanguard_index, grade``."""
+    ctx = Context.of(con, f, config, rollups, buckets="month")
+    vang = ctx.vang.select("unit_id", "bucket", "vanguard_index")
+    return (
+        ctx.units.join(_fortress_frame(ctx), on="unit_id")
+        .join(vang, on=["unit_id", "bucket"], how="left")
+        .with_columns(grade=label_for(ctx.config.vanguard.grades, "vanguard_index"))
+        .select(
+            "unit_id",
+            "unit_name",
+            pl.col("bucket").alias("month"),
+            "fortress_index",
+            "stars",
+            "surveyed",
+            "vanguard_index",
+            "grade",
+        )
+        .sort("unit_id", "month")
+    )

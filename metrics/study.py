@@ -1,0 +1,125 @@
+"""学习覆盖率 / study coverage (DESIGN §4, §7.3).
+
+For a unit and month: ``members`` = party members on the unit's roll that month
+(is_party_member, sub-grid in the unit, active_from ≤ the month's last day, active_to
+empty or ≥ its first day); ``reached`` = those with an 出席 row at a 学习教育 activity
+dated in the month (any sub-grid, any mode); ``reached_home`` = those with such a row
+in mode 送学上门. Coverage = reached ÷ members. Over a range the sums run over
+member-months (a member on the roll for 6 months counts 6 times). ``home_share`` =
+reached_home ÷ reached: the share of those reached who were reached at home.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from metrics.config import Config
+from metrics.context import NO_DATE, Context, ratio
+from metrics.filters import Filter
+
+RATES = [
+    ratio("reached", "member_months").alias("coverage"),
+    ratio("reached_home", "reached").alias("home_share"),
+]
+
+
+def study_by_month(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """Per unit and data month: ``unit_id, unit_name, month, members, reached,
+    reached_home, coverage, home_share``."""
+    ctx = Context.of(con, f, config, rollups, buckets="month")
+    return ctx.ua.with_columns(RATES).select(
+        "unit_id",
+        "unit_name",
+        pl.col("bucket").alias("month"),
+        pl.col("member_months").alias("members"),
+        "reached",
+        "reached_home",
+        "coverage",
+        "home_share",
+    )
+
+
+def study_summary(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """Per unit over the range: ``unit_id, unit_name, months, member_months, reached,
+    reached_home, coverage, home_share`` (reached and reached_home in member-months)."""
+    ctx = Context.of(con, f, config, rollups)
+    return (
+        ctx.current(ctx.ua)
+        .with_columns(RATES)
+        .select(
+            "unit_id",
+            "unit_name",
+            "months",
+            "member_months",
+            "reached",
+            "reached_home",
+            "coverage",
+            "home_share",
+        )
+    )
+
+
+def not_reached(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """Members not reached by study N months running (``study.toml``, default 2).
+
+    The N months are the last N data months up to the end of the range (reaching back
+    before its start when the range is shorter); a member is listed when on the roll
+    in each of them and reached in none. Columns ``person_id, name, subgrid_id,
+    subgrid_name, village_id, village_name, months_not_reached`` (N). Names are
+    returned as stored: masking them is the page's job.
+    """
+    ctx = Context.of(con, f, config, rollups)
+    n = ctx.config.study.not_reached_months
+    upto = [m for m in ctx.data_months if m <= f.end]
+    columns = {
+        "person_id": pl.String,
+        "name": pl.String,
+        "subgrid_id": pl.String,
+        "subgrid_name": pl.String,
+        "village_id": pl.String,
+        "village_name": pl.String,
+        "months_not_reached": pl.Int64,
+    }
+    if len(upto) < n:
+        return pl.DataFrame(schema=columns)
+    base = upto[-n - 1] if len(upto) > n else NO_DATE
+    member = ctx.rel["ru_member_month"]
+    # Running sums: on the roll all N months, and no month reached among them.
+    listed = ctx.fetch(
+        f"""SELECT p.person_id, p.name, e.subgrid_id
+FROM {member} e
+LEFT JOIN {member} b ON b.month = $base AND b.person_key = e.person_key
+JOIN {ctx.rel["ru_person"]} k ON k.person_key = e.person_key
+JOIN person p ON p.person_id = k.person_id
+WHERE e.month = $last AND {ctx.in_scope("e.subgrid_id")}
+  AND e.c_months - coalesce(b.c_months, 0) = $n
+  AND e.c_reached - coalesce(b.c_reached, 0) = 0""",
+        base=base,
+        last=upto[-1],
+        n=n,
+    )
+    return (
+        listed.join(ctx.sg, on="subgrid_id")
+        .with_columns(months_not_reached=pl.lit(n, pl.Int64))
+        .select(list(columns))
+        .sort("village_id", "subgrid_id", "person_id")
+    )

@@ -1,0 +1,211 @@
+"""``python -m etl load/history/undo``: exit codes, messages, a busy database, SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from etl.__main__ import main
+from etl.db import REPO_ROOT, connect
+from etl.init_db import init_database
+from tests.etl_support import (
+    content_hashes,
+    copy_db,
+    data_hashes,
+    month_files,
+    read_text,
+    rollup_hashes,
+)
+
+LAST = "2026-10"
+
+
+@pytest.fixture
+def db(sample_db, tmp_path):
+    return copy_db(sample_db, tmp_path / "g.duckdb")
+
+
+@pytest.fixture(scope="module")
+def registry_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("registry") / "r.duckdb"
+    init_database(path, sample=False)
+    return path
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "etl", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+    )
+
+
+def test_load_history_undo_round_trip(db, sample_dir, capsys):
+    assert main(["undo", "--db", str(db), "--user", "张三", str(last_batch(db))]) == 0
+    assert "已撤销批次" in capsys.readouterr().out
+    before = content_hashes(db)
+    assert main(["load", "--db", str(db), "--dry-run", str(sample_dir / LAST)]) == 0
+    assert "试运行" in capsys.readouterr().out
+    assert content_hashes(db) == before
+    assert main(["load", "--db", str(db), "--user", "张三", str(sample_dir / LAST)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("✓") == len(month_files(sample_dir, LAST))
+    assert "新增 524" in out and "已载入，批次" in out
+    assert main(["load", "--db", str(db), str(sample_dir / LAST / "activity.csv")]) == 0
+    assert "内容完全相同，跳过" in capsys.readouterr().out
+    assert main(["history", "--db", str(db), "--limit", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["上传编号", "批次", "文件"]
+    assert len(lines) == 2 + 4 and all("张三" in line for line in lines[2:])
+    assert main(["undo", "--db", str(db), str(last_batch(db))]) == 0
+    assert main(["undo", "--db", str(db), str(last_batch(db) + 99)]) == 1
+    assert "没有编号为" in capsys.readouterr().err
+
+
+def last_batch(db: Path) -> int:
+    con = connect(db)
+    try:
+        return con.execute("SELECT max(batch_id) FROM upload WHERE status = 'loaded'").fetchall()[
+            0
+        ][0]
+    finally:
+        con.close()
+
+
+def test_rejected_load_prints_the_error_table_and_exits_1(db, tmp_path, capsys):
+    bad = tmp_path / "签到.csv"
+    bad.write_text(
+        "漕泾镇2026年11月签到记录,,,,\n活动编号,人员编号,出勤状态,参与方式,签到时间\n"
+        "HD-NOWHERE,CJ01-P0004,出席,现场,2026-11-02 09:00\n",
+        encoding="gbk",
+    )
+    before = content_hashes(db)
+    assert main(["load", "--db", str(db), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "上传被拒绝" in out and "数据库未做任何修改" in out
+    header, _, row = out.splitlines()[1:4]
+    assert header.split() == ["文件", "行号", "列", "值", "原因"]
+    assert row.split()[1:4] == ["3", "活动编号", "HD-NOWHERE"]
+    assert content_hashes(db) == before
+
+
+def test_usage_errors_exit_2(db, tmp_path, capsys):
+    assert main(["load", "--db", str(db), str(tmp_path / "nope.csv")]) == 2
+    assert "找不到文件" in capsys.readouterr().err
+    assert main(["load", "--db", str(db), str(tmp_path)]) == 2  # an empty directory
+    with pytest.raises(SystemExit) as exc:
+        main(["load", "--db", str(db)])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["undo", "abc"])
+    assert exc.value.code == 2
+
+
+def test_missing_database_is_refused(tmp_path, sample_dir, capsys):
+    missing = tmp_path / "none.duckdb"
+    assert main(["load", "--db", str(missing), str(sample_dir / LAST)]) == 1
+    assert "python -m etl init" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_busy_database_waits_then_explains_without_traceback(db, sample_dir):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); "
+            "print('ready', flush=True); time.sleep(60)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        before = time.monotonic()
+        done = run_cli("load", "--db", str(db), "--wait", "1", str(sample_dir / LAST))
+        waited = time.monotonic() - before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 1
+    assert "正被另一个程序占用" in done.stderr and f"进程 {holder.pid}" in done.stderr
+    assert "看板" in done.stderr and "没有写入任何数据" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert waited >= 1  # it did wait before giving up
+
+
+LOADER = """
+import sys, time
+from etl.db import connect
+from etl.load import load_paths
+def progress(step, total, label):
+    if label.startswith("写入") and step == 0:
+        print("open", time.monotonic(), flush=True)  # the write transaction has begun
+    if label == "完成":
+        print("done", time.monotonic(), flush=True)  # committed
+con = connect(sys.argv[1])
+load_paths(con, sys.argv[2:], "kill-test", progress=progress)
+con.close()
+"""
+
+
+def test_sigkill_during_a_large_load_leaves_the_database_as_it_was(
+    registry_db, sample_dir, tmp_path
+):
+    """Kill -9 inside the write transaction of a ~160k-row load: nothing of it remains.
+
+    Each run is killed a chosen time after it reports that its transaction is open. The
+    database must then be exactly as before (or, if the commit beat the signal, exactly
+    as after a complete load) — never anything in between.
+    """
+    months = sorted(p for p in sample_dir.iterdir() if p.name[:2] == "20")
+    files = []
+    for kind in ("activity", "attendance"):
+        path = tmp_path / f"{kind}_24.csv"
+        pl.concat([read_text(m / f"{kind}.csv") for m in months]).write_csv(path)
+        files.append(str(path))
+    db = copy_db(registry_db, tmp_path / "k.duckdb")
+    before = content_hashes(db)
+
+    def start(target: Path) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-c", LOADER, str(target), *files],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    # An undisturbed run on a copy: how long the transaction stays open, and the result.
+    full = copy_db(registry_db, tmp_path / "full.duckdb")
+    marks = dict(line.split() for line in start(full).communicate(timeout=300)[0].splitlines())
+    window = float(marks["done"]) - float(marks["open"])
+    after = data_hashes(full) | rollup_hashes(full)
+
+    inside = 0
+    for share in (0.1, 0.4, 0.7):
+        process = start(db)
+        assert process.stdout.readline().startswith("open")
+        time.sleep(window * share)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        if content_hashes(db) == before:
+            inside += 1
+            continue
+        # The commit won the race: then the load must be complete, not partial.
+        assert data_hashes(db) | rollup_hashes(db) == after, f"partial load at {share:.0%}"
+        db = copy_db(registry_db, db)
+    assert inside >= 2
+    # The database opens, is not locked, and the same load through the CLI then succeeds.
+    assert run_cli("load", "--db", str(db), *files).returncode == 0
+    assert data_hashes(db) == data_hashes(full)
