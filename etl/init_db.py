@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from etl.boundaries import load_shipped_boundaries
 from etl.contracts import PERSON, REGISTRY_KINDS
 from etl.db import REGISTRY_DIR, connect
 from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate
@@ -97,6 +98,7 @@ def init_database(
             for step, (label, files) in enumerate(batches, start=1):
                 report(step, len(batches), f"载入 {label}")
                 load_paths(con, files, user="init", refresh_rollups=False, today=today)
+        load_shipped_boundaries(con, user="init")
         con.execute("BEGIN TRANSACTION")
         refresh(con)
         con.execute("COMMIT")

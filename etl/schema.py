@@ -25,7 +25,7 @@ import duckdb
 from etl.contracts import KINDS, Kind
 from etl.rollups import create_rollups
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 UPLOAD_DDL = """
 CREATE TABLE IF NOT EXISTS upload (
@@ -72,6 +72,27 @@ def table_ddl(kind: Kind) -> str:
     return f"CREATE TABLE IF NOT EXISTS {kind.table} (\n    {cols}\n)"
 
 
+# Map polygons in force (see etl.boundaries); replaced whole by a GeoJSON upload.
+BOUNDARY_DDL = """
+CREATE TABLE IF NOT EXISTS boundary (
+    level        VARCHAR NOT NULL,
+    unit_id      VARCHAR NOT NULL,
+    name         VARCHAR,
+    illustrative BOOLEAN NOT NULL,
+    geometry     VARCHAR NOT NULL
+)
+"""
+
+# Who did what and when: sign-ins, uploads, undos, exports (see etl.audit).
+AUDIT_DDL = """
+CREATE TABLE IF NOT EXISTS audit_log (
+    logged_at TIMESTAMP NOT NULL,
+    user_name VARCHAR NOT NULL,
+    action    VARCHAR NOT NULL,
+    detail    VARCHAR
+)
+"""
+
 KEYS_DDL = """
 CREATE TABLE IF NOT EXISTS upload_keys (
     batch_id BIGINT NOT NULL,
@@ -104,6 +125,8 @@ def ensure_upload_schema(con: duckdb.DuckDBPyConnection) -> None:
     for name, sql_type in UPLOAD_V2_COLUMNS:
         con.execute(f"ALTER TABLE upload ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     con.execute(KEYS_DDL).fetchall()
+    con.execute(BOUNDARY_DDL).fetchall()
+    con.execute(AUDIT_DDL).fetchall()
     for kind in KINDS.values():
         con.execute(bookkeeping_ddl(kind)).fetchall()
     con.execute(
@@ -119,6 +142,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(KEYS_DDL)
     con.execute(UPLOAD_DDL)
     con.execute(META_DDL)
+    con.execute(BOUNDARY_DDL)
+    con.execute(AUDIT_DDL)
     create_rollups(con)
     con.execute(
         "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('data_version', "

@@ -1,0 +1,46 @@
+"""The audit log: who signed in, uploaded, undid or exported what, and when.
+
+Writing the log is a database write, so it lives in ``etl`` (the only writer). Each
+entry is its own small transaction; a failure to audit is raised, never swallowed.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from etl.schema import AUDIT_DDL
+
+ACTIONS = {
+    "sign_in": "登录",
+    "sign_in_failed": "登录失败",
+    "sign_out": "退出",
+    "upload": "上传",
+    "undo": "撤销上传",
+    "export": "导出",
+    "boundary": "更新边界",
+}
+
+
+def record(con: duckdb.DuckDBPyConnection, user: str, action: str, detail: str = "") -> None:
+    """Append one entry (local time)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    con.execute(AUDIT_DDL)
+    con.execute("INSERT INTO audit_log VALUES (localtimestamp, ?, ?, ?)", [user, action, detail])
+
+
+def entries(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pl.DataFrame:
+    """The newest entries first, with Chinese column names and action labels."""
+    con.execute(AUDIT_DDL)
+    frame = con.sql(
+        "SELECT logged_at, user_name, action, detail FROM audit_log "
+        "ORDER BY logged_at DESC LIMIT ?",
+        params=[limit],
+    ).pl()
+    return frame.select(
+        pl.col("logged_at").alias("时间"),
+        pl.col("user_name").alias("用户"),
+        pl.col("action").replace_strict(ACTIONS, default=pl.col("action")).alias("操作"),
+        pl.col("detail").alias("内容"),
+    )
