@@ -20,7 +20,8 @@ PARAM_FROM, PARAM_TO, PARAM_VILLAGE = "from", "to", "village"
 ALL_VILLAGES = ""
 DEFAULT_SPAN = 6  # months shown by default, ending at the latest month with data
 
-_RANGE_KEY, _VILLAGE_KEY, _WRITTEN_KEY = "filter_range", "filter_village", "_filter_written"
+_START_KEY, _END_KEY = "filter_start", "filter_end"
+_VILLAGE_KEY, _WRITTEN_KEY = "filter_village", "_filter_written"
 
 
 @dataclass(frozen=True)
@@ -100,29 +101,32 @@ def sidebar(months: Sequence[date], villages: Sequence[tuple[str, str]]) -> View
     params = {k: st.query_params.get(k) for k in (PARAM_FROM, PARAM_TO, PARAM_VILLAGE)}
     params = {k: v for k, v in params.items() if v is not None}
     from_link = params and params != st.session_state.get(_WRITTEN_KEY)
-    if from_link or _RANGE_KEY not in st.session_state:
+    if from_link or _START_KEY not in st.session_state:
         view, notices = view_from_params(params, months, village_ids)
         for notice in notices:
             st.toast(notice, icon="⚠️")
             st.sidebar.warning(notice)
-        st.session_state[_RANGE_KEY] = (view.start, view.end)
+        st.session_state[_START_KEY] = view.start
+        st.session_state[_END_KEY] = view.end
         st.session_state[_VILLAGE_KEY] = view.village_id or ALL_VILLAGES
 
+    # Two month pickers rather than a range slider: Streamlit's AppTest loses a range
+    # select_slider's session state on rerun, and pickers are easier on a phone too.
+    options = list(months) or [st.session_state[_START_KEY]]
     with st.sidebar:
         st.markdown("**筛选**")
-        options = list(months) or [st.session_state[_RANGE_KEY][0]]
-        if len(options) > 1:
-            start, end = st.select_slider(
-                "月份范围", options=options, key=_RANGE_KEY, format_func=month_label
-            )
-        else:
-            start = end = options[0]
+        left, right = st.columns(2)
+        start = left.selectbox("起始月份", options, key=_START_KEY, format_func=month_label)
+        end = right.selectbox("截止月份", options, key=_END_KEY, format_func=month_label)
         village = st.selectbox(
             "村居",
             options=[ALL_VILLAGES, *village_ids],
             key=_VILLAGE_KEY,
             format_func=lambda v: "全镇" if v == ALL_VILLAGES else names.get(v, v),
         )
+        if start > end:
+            st.warning("起始月份晚于截止月份，已按两者互换显示。")
+            start, end = end, start
     view = View(start, end, village or None)
     set_view(view)
     return view
