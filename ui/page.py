@@ -75,3 +75,9 @@ def page_header(title: str) -> None:
     """The page title with the scope it shows."""
     st.title(title)
     st.caption(scope_label())
+
+
+def current_user_name() -> str:
+    """The signed-in user's name for the audit trail (``网页用户`` before sign-in exists)."""
+    user = st.session_state.get("user")
+    return getattr(user, "username", None) or "网页用户"
