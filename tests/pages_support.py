@@ -3,23 +3,47 @@
 from __future__ import annotations
 
 import json
+import time
 
 from streamlit.testing.v1 import AppTest
 
+from auth.roles import LEADER, OFFICE, SECRETARY, User
 from etl.db import REPO_ROOT
 
 DASHBOARD = str(REPO_ROOT / "dashboard.py")
 
+LEADER_USER = User("leader", "镇领导（测试）", LEADER)
+OFFICE_USER = User("office", "镇办人员（测试）", OFFICE)
+
+
+def secretary(village_id: str) -> User:
+    return User(f"sec_{village_id}", "村居书记（测试）", SECRETARY, village_id)
+
+
+def sign_in(at: AppTest, user: User) -> None:
+    """Put a signed-in user in the session, as the sign-in form would."""
+    now = time.time()
+    at.session_state["user"] = user
+    at.session_state["auth_since"] = now
+    at.session_state["auth_seen"] = now
+
 
 def run_page(
-    db_path, page: str | None = None, params: dict[str, str] | None = None, timeout: float = 90
+    db_path,
+    page: str | None = None,
+    params: dict[str, str] | None = None,
+    timeout: float = 90,
+    user: User | None = LEADER_USER,
 ) -> AppTest:
     """Run ``app_pages/<page>.py`` through the entry point against ``db_path``.
 
     ``params`` are URL query parameters (e.g. {"from": "2026-05", "village": "CJ03"}).
-    The caller must have set GRID_DB (monkeypatch.setenv) to ``db_path``.
+    The caller must have set GRID_DB (monkeypatch.setenv) to ``db_path``. ``user`` is
+    signed in first (a 镇领导 by default; None for the sign-in page itself).
     """
     at = AppTest.from_file(DASHBOARD, default_timeout=timeout)
+    if user is not None:
+        sign_in(at, user)
     for key, value in (params or {}).items():
         at.query_params[key] = value
     at.run()
@@ -41,7 +65,17 @@ def deck_specs(at: AppTest) -> list[dict]:
 def texts(at: AppTest) -> str:
     """All markdown, captions, titles, info/warning/error texts, joined (for 'in' checks)."""
     parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning",
-                 "error", "success", "toast"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "toast",
+    ):
         parts += [getattr(el, "value", "") or "" for el in at.get(kind)]
     return "\n".join(str(p) for p in parts)

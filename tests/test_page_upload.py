@@ -11,7 +11,7 @@ from etl.db import REGISTRY_DIR, connect
 from etl.load import validate_uploads
 from etl.templates import template_csv, template_kinds, template_xlsx
 from metrics.overview import town_summary
-from tests.pages_support import run_page, texts
+from tests.pages_support import OFFICE_USER, run_page, texts
 
 NEW_ACTIVITY = (
     "活动编号,活动日期,村居编号,子网格编号,活动类型,活动主题,活动地点编号,组织人编号,时长分钟\n"
@@ -53,7 +53,7 @@ def test_every_template_passes_validation(sample_db):
 
 
 def test_templates_are_offered_for_every_kind(db):
-    at = run_page(db, "upload")
+    at = run_page(db, "upload", user=OFFICE_USER)
     assert not at.exception
     labels = [b.label for b in at.get("download_button")]
     assert labels.count("CSV 模板") == len(template_kinds()) == 6
@@ -62,7 +62,7 @@ def test_templates_are_offered_for_every_kind(db):
 
 def test_a_bad_file_is_rejected_and_changes_nothing(db):
     before = _counts(db)
-    at = run_page(db, "upload")
+    at = run_page(db, "upload", user=OFFICE_USER)
     at.file_uploader(key="upload_files_0").set_value(("bad.csv", BAD_ACTIVITY, "text/csv")).run()
     assert not at.exception
     assert "整批文件均未载入" in texts(at)
@@ -76,7 +76,7 @@ def test_a_bad_file_is_rejected_and_changes_nothing(db):
 
 def test_a_good_file_is_committed_shown_and_can_be_undone(db):
     before = _counts(db)
-    at = run_page(db, "upload")
+    at = run_page(db, "upload", user=OFFICE_USER)
     at.file_uploader(key="upload_files_0").set_value(("ok.csv", NEW_ACTIVITY, "text/csv")).run()
     assert not at.exception
     assert "校验通过" in texts(at)
@@ -105,7 +105,7 @@ def test_a_good_file_is_committed_shown_and_can_be_undone(db):
 
 def test_boundaries_reject_bad_geojson_and_accept_good(db):
     before = _counts(db)
-    at = run_page(db, "upload")
+    at = run_page(db, "upload", user=OFFICE_USER)
     bad = (
         b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
         b'{"level": "village", "unit_id": "XX01"}, "geometry": null}]}'
