@@ -19,6 +19,7 @@ ACTIONS = {
     "undo": "撤销上传",
     "export": "导出",
     "boundary": "更新边界",
+    "user_change": "用户变更",
 }
 
 

@@ -1,0 +1,76 @@
+"""用户与审计 (管理员): manage dashboard users and read the audit log."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from auth.roles import ROLES, SECRETARY
+from auth.store import UserStore, UserStoreError
+from etl import audit
+from metrics import registry
+from ui.db import cursor, query
+from ui.page import current_user_name
+from ui.widgets import table
+
+st.title("用户与审计")
+tab_users, tab_audit = st.tabs(["用户", "审计日志"])
+
+with tab_users:
+    store = UserStore.load()
+    users = pl.DataFrame(
+        {
+            "用户名": [u.username for u in store.users()],
+            "显示名": [u.display_name for u in store.users()],
+            "角色": [u.role for u in store.users()],
+            "所属村居": [u.village_id or "全部" for u in store.users()],
+        }
+    )
+    st.dataframe(users, width="stretch", hide_index=True)
+    st.caption(
+        f"用户文件：{store.path}（密码以 argon2id 哈希保存）。也可用 `python -m auth` 管理。"
+    )
+
+    villages = query(registry.villages)
+    names = dict(villages.select("village_id", "name").iter_rows())
+    with st.form("add_user", clear_on_submit=True):
+        st.subheader("新增或修改用户")
+        username = st.text_input("用户名", key="admin_username")
+        display = st.text_input("显示名", key="admin_display")
+        role = st.selectbox("角色", ROLES, key="admin_role")
+        village = st.selectbox(
+            "所属村居（仅村居书记）",
+            ["", *names],
+            key="admin_village",
+            format_func=lambda v: names.get(v, "—"),
+        )
+        password = st.text_input("密码（至少 8 位）", type="password", key="admin_password")
+        if st.form_submit_button("保存用户", type="primary"):
+            try:
+                store.set_user(
+                    username.strip(),
+                    password,
+                    role,
+                    village_id=village if role == SECRETARY else None,
+                    display_name=display.strip() or None,
+                )
+            except UserStoreError as exc:
+                st.error(str(exc))
+            else:
+                audit.record(cursor(), current_user_name(), "user_change", f"保存用户 {username}")
+                st.success(f"已保存用户 {username}。")
+
+    with st.form("remove_user"):
+        st.subheader("删除用户")
+        target = st.selectbox("用户", [u.username for u in store.users()], key="admin_remove")
+        if st.form_submit_button("删除"):
+            if target == current_user_name():
+                st.error("不能删除当前登录的管理员账号。")
+            else:
+                store.remove(target)
+                audit.record(cursor(), current_user_name(), "user_change", f"删除用户 {target}")
+                st.success(f"已删除用户 {target}。")
+
+with tab_audit:
+    st.caption("登录、上传、撤销、导出和用户变更，按时间倒序（最近 500 条）。")
+    table(audit.entries(cursor(), limit=500), "审计日志", key="audit_log")
