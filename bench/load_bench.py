@@ -3,7 +3,8 @@
 For each file (1,000,000 attendance rows; 1,000,000 report rows, canonical UTF-8 CSV
 as ``python -m etl generate`` writes them) three ways of getting it into DuckDB are
 timed on the same file in the same run, each in its own subprocess (so that peak RSS
-is per method), median of ``--repeat`` runs (default 3):
+is per method), median of ``--repeat`` runs (default 3), the methods interleaved so
+that machine noise hits all alike:
 
 * ``bare`` — ``CREATE TABLE t AS SELECT * FROM read_csv('file')`` into a new database
   file: DuckDB's own sniffing reader, no validation (the speed ceiling);
@@ -16,8 +17,10 @@ is per method), median of ``--repeat`` runs (default 3):
 
 Data: one town × 24 generated months, replicated with the generator's town prefixes
 (``T001-`` …) until 1M rows; the registry is replicated to match so that every id
-resolves. Printed: rows/s, median seconds, peak RSS (MB) per method, and the ratios
-validated/bare (target ≥ 0.5) and validated/pandas (target > 1).
+resolves. Printed: rows/s, median seconds, process CPU seconds (user + system, all
+threads: steadier than wall time on a shared machine), peak RSS (MB) per method, the
+validated load split into the rollup refresh (``etl/rollups.py``) and the rest (the
+loader), and the ratios validated/bare (target ≥ 0.5) and validated/pandas (target > 1).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import shutil
 import statistics
@@ -131,6 +135,7 @@ def worker(method: str, kind: str, csv_path: Path, db_path: Path) -> dict:
 
     from etl.db import connect
 
+    cpu_started = _cpu_s()  # only the timed part below differs between methods
     if method == "bare":
         con = connect(db_path)
         started = time.perf_counter()
@@ -159,17 +164,25 @@ def worker(method: str, kind: str, csv_path: Path, db_path: Path) -> dict:
         started = time.perf_counter()
         df = pd.read_csv(csv_path)
         con.register("df", df)
+        # Into the typed table (DuckDB casts the text timestamps), like the loader.
         con.execute(f"INSERT INTO {kind} SELECT * FROM df").fetchall()
         rows = len(df)
     else:  # pragma: no cover
         raise ValueError(method)
     seconds = time.perf_counter() - started
+    cpu = _cpu_s() - cpu_started
     con.close()
     del duckdb
-    out = {"seconds": seconds, "rows": rows, "peak_rss_mb": _peak_rss_mb()}
+    out = {"seconds": seconds, "cpu_s": cpu, "rows": rows, "peak_rss_mb": _peak_rss_mb()}
     if method == "validated":
         out["rollups_s"] = rollups_s
     return out
+
+
+def _cpu_s() -> float:
+    """CPU seconds this process has used (user + system, every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_mb() -> float:
@@ -212,6 +225,7 @@ def run(args) -> dict:
         figures["prepare_s"] = round(time.perf_counter() - started, 1)
         figures["file_mb"] = prepared["mb"]
         for kind in ("attendance", "report"):
+            load_before = os.getloadavg()[0]  # the machine is shared: show how busy it was
             samples: dict[str, list[dict]] = {m: [] for m in METHODS}
             for i in range(repeat):
                 for method in METHODS:  # interleaved, so machine noise hits all alike
@@ -228,6 +242,7 @@ def run(args) -> dict:
                     "median_s": round(median, 3),
                     "rows_per_s": round(ROWS / median),
                     "samples_s": [round(r["seconds"], 3) for r in runs],
+                    "cpu_median_s": round(statistics.median(r["cpu_s"] for r in runs), 3),
                     "peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs)),
                     "rows_loaded": runs[0]["rows"],
                 }
@@ -247,9 +262,43 @@ def run(args) -> dict:
                     result["validated"]["rows_per_s"] / result["pandas"]["rows_per_s"], 2
                 ),
             }
+            result["load_avg_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             figures[kind] = result
     figures["targets"] = {"validated_vs_bare": 0.5, "validated_vs_pandas": 1.0, "peak_rss_mb": 1536}
+    print(summary(figures), flush=True)
     return figures
+
+
+def summary(figures: dict) -> str:
+    """The figures as a small text table (the JSON follows it)."""
+    lines = [
+        f"{'1M rows':<11}{'method':<22}{'median s':>9}{'rows/s':>11}{'cpu s':>8}{'peak MB':>9}"
+    ]
+    for kind in ("attendance", "report"):
+        result = figures[kind]
+        for method in METHODS:
+            r = result[method]
+            lines.append(
+                f"{kind:<11}{method:<22}{r['median_s']:>9.3f}{r['rows_per_s']:>11,}"
+                f"{r['cpu_median_s']:>8.2f}{r['peak_rss_mb']:>9}"
+            )
+        loader = result["validated_excl_rollups"]
+        lines.append(
+            f"{'':<11}{'  of which rollups':<22}{result['validated']['rollups_median_s']:>9.3f}"
+        )
+        lines.append(
+            f"{'':<11}{'  of which the rest':<22}{loader['median_s']:>9.3f}"
+            f"{loader['rows_per_s']:>11,}"
+        )
+        ratios = result["ratios"]
+        lines.append(
+            f"{'':<11}validated/bare {ratios['validated_vs_bare']:.2f} (target ≥ 0.5; without "
+            f"rollups {ratios['validated_excl_rollups_vs_bare']:.2f}), validated/pandas "
+            f"{ratios['validated_vs_pandas']:.2f} (target > 1); load average "
+            f"{result['load_avg_1min'][0]} → {result['load_avg_1min'][1]} on "
+            f"{os.cpu_count()} cores"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

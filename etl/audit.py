@@ -9,6 +9,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from etl.load import now_local
 from etl.schema import AUDIT_DDL
 
 ACTIONS = {
@@ -28,7 +29,7 @@ def record(con: duckdb.DuckDBPyConnection, user: str, action: str, detail: str =
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     con.execute(AUDIT_DDL)
-    con.execute("INSERT INTO audit_log VALUES (localtimestamp, ?, ?, ?)", [user, action, detail])
+    con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?)", [now_local(), user, action, detail])
 
 
 def entries(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pl.DataFrame:

@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry import shape
 
 from etl.db import REGISTRY_DIR
+from etl.load import now_local
 from etl.schema import BOUNDARY_DDL, bump_data_version
 
 LEVELS = ("village", "subgrid")
@@ -123,7 +124,7 @@ def replace_boundaries(
         con.execute(
             "INSERT INTO upload (upload_id, file_name, sha256, kind, rows_in_file, "
             "rows_inserted, rows_updated, user_name, uploaded_at, batch_id) "
-            "VALUES (?, ?, ?, 'boundary', ?, ?, 0, ?, localtimestamp, ?)",
+            "VALUES (?, ?, ?, 'boundary', ?, ?, 0, ?, ?, ?)",
             [
                 upload_id[0][0],
                 file_name,
@@ -131,6 +132,7 @@ def replace_boundaries(
                 len(rows),
                 len(rows),
                 user,
+                now_local(),
                 upload_id[0][0],
             ],
         )

@@ -34,13 +34,18 @@ Semantics (DESIGN §3.2, §7):
   same transaction, so readers never see facts without their rollups.
 * A load killed at any point (even SIGKILL) leaves the database as it was: DuckDB
   discards the uncommitted transaction when the file is next opened.
+* :func:`load_uploads` writes the rows (inside the uncommitted transaction) while the
+  row rules run, and rolls back if one fails: same outcome as validate-then-commit,
+  faster. :func:`validate_uploads` never writes.
+
+Reading is :mod:`etl.reader`, typing and rules :mod:`etl.validate`, matching stored
+rows and writing :mod:`etl.upsert`, undo :mod:`etl.undo`; this module is the API.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -54,14 +59,21 @@ import polars as pl
 import pyarrow  # noqa: F401  (DuckDB reads registered frames through it: import once, up front)
 
 from etl import rollups
-from etl.contracts import KINDS, Kind
+from etl.contracts import KINDS
 from etl.db import connect
 from etl.reader import ROW, RawTable, ReadError, read_upload
-from etl.schema import bump_data_version, ensure_upload_schema, prior_table
+from etl.schema import bump_data_version, ensure_upload_schema
+from etl.undo import UndoRefused, refuse_if_replaced_later, undo_rows
+from etl.upsert import (
+    LOAD_ORDER,
+    KeyBlobs,
+    KindPlan,
+    Written,
+    plan_writes,
+    run_sql,
+    write_plans,
+)
 from etl.validate import (
-    PART,
-    POLARS_TYPES,
-    REFERENCES,
     Part,
     build_context,
     check_part,
@@ -77,19 +89,6 @@ Progress = Callable[[int, int, str], None]
 # Asia/Shanghai has had no daylight saving since 1991: a fixed offset is exact and needs
 # no time-zone database.
 SHANGHAI = timezone(timedelta(hours=8))
-LOAD_ORDER = (
-    "village",
-    "subgrid",
-    "service_point",
-    "person",
-    "activity",
-    "attendance",
-    "report",
-    "evaluation",
-    "deduction",
-)
-ROSTER_KINDS = {"village", "subgrid", "service_point", "person"}
-REPORT_STEPS = ("reported_at", "accepted_at", "verified_at", "escalated_at", "resolved_at")
 PREVIEW_ROWS = 20
 
 # One writer at a time in this process (DuckDB's file lock keeps other processes out):
@@ -113,10 +112,6 @@ class UploadRejected(Exception):
     def __init__(self, result: ValidationResult):
         super().__init__(f"上传被拒绝：共 {result.errors.height} 个错误，数据库未做任何修改")
         self.result = result
-
-
-class UndoRefused(Exception):
-    """An undo that cannot be done safely; the message says why and what to do."""
 
 
 class DatabaseBusy(Exception):
@@ -157,15 +152,6 @@ class FileSummary:
     def skipped(self) -> bool:
         """An identical file was already loaded (or is earlier in this upload): no-op."""
         return self.duplicate_of is not None or self.same_as is not None
-
-
-@dataclass
-class KindPlan:
-    """The rows of one kind an upload will write, and how they meet the stored rows."""
-
-    kind: Kind
-    frame: pl.DataFrame  # typed rows (+ _part, _row), reports deduplicated
-    matched: pl.DataFrame  # _part, _row, same: rows whose key is already stored
 
 
 @dataclass
@@ -267,12 +253,6 @@ def connect_for_load(path: str | Path, wait_seconds: float = 5.0) -> duckdb.Duck
             time.sleep(0.2)
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> list[tuple]:
-    """Execute and fetch everything: DuckDB 2 refuses new work on a connection while a
-    result is still pending, even an INSERT's row count."""
-    return con.execute(sql, params or []).fetchall()
-
-
 def _refresh_rollups(con: duckdb.DuckDBPyConnection, months: list[date] | None) -> None:
     """Bring the rollups in step, inside the caller's transaction.
 
@@ -286,11 +266,11 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection, months: list[date] | None) 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     """Roll back after a failure without hiding it (the transaction may be gone already)."""
     with contextlib.suppress(duckdb.Error):
-        _run(con, "ROLLBACK")
+        run_sql(con, "ROLLBACK")
 
 
 def _data_version(con: duckdb.DuckDBPyConnection) -> int:
-    rows = _run(con, "SELECT value FROM meta WHERE key = 'data_version'")
+    rows = run_sql(con, "SELECT value FROM meta WHERE key = 'data_version'")
     return int(rows[0][0]) if rows else 0
 
 
@@ -311,34 +291,67 @@ def validate_uploads(
     """
     ensure_upload_schema(con)
     today = today or today_local()
-    report = progress or (lambda step, total, label: None)
+    report = progress or _silent
     total = len(files) + 2
+    reading = _read_stage(con, files, report)
+    report(len(files), total, "校验")
+    errors = _error_frame(reading.errors + _row_errors(con, reading.parts, today))
+    plans: list[KindPlan] = []
+    warnings = reading.warnings
+    if errors.is_empty():
+        report(len(files) + 1, total, "与数据库比对")
+        plans, more = plan_writes(con, reading.parts)
+        warnings = warnings + more
+    return ValidationResult(
+        reading.summaries,
+        errors,
+        pl.concat(warnings),
+        reading.data_version,
+        today,
+        sources=list(files),
+        plans=plans,
+    )
+
+
+def _silent(step: int, total: int, label: str) -> None:
+    """The progress callback when the caller gives none."""
+
+
+@dataclass
+class _Reading:
+    """What reading an upload found: per-file summaries, typed tables, file problems."""
+
+    summaries: list[FileSummary]
+    parts: list[Part]
+    errors: list[pl.DataFrame]
+    warnings: list[pl.DataFrame]
+    data_version: int
+
+
+def _read_stage(
+    con: duckdb.DuckDBPyConnection, files: Sequence[tuple[str, bytes]], report: Progress
+) -> _Reading:
+    """Read, hash and type every file (the data version is taken first)."""
     data_version = _data_version(con)
     # Hashing runs on a second thread while the main one reads (both release the GIL).
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashing = [pool.submit(_sha256, data) for _, data in files]
         summaries, parts, errors, warnings = _read_all(files, hashing, con, report)
-    report(len(files), total, "校验")
+    return _Reading(summaries, parts, errors, warnings, data_version)
+
+
+def _row_errors(
+    con: duckdb.DuckDBPyConnection, parts: list[Part], today: date
+) -> list[pl.DataFrame]:
+    """Every row-level error of the typed tables (references looked up through ``con``)."""
     context = build_context(con, parts, today)
-    for part in parts:
-        errors.append(check_part(part, context))
+    errors = [check_part(part, context) for part in parts]
     errors.append(cross_part_duplicates(parts))
-    error_frame = pl.concat(errors).sort("文件", "行号", nulls_last=False, maintain_order=True)
-    plans: list[KindPlan] = []
-    if error_frame.is_empty():
-        report(len(files) + 1, total, "与数据库比对")
-        plans, more = _plans(con, parts)
-        warnings += more
-    warning_frame = pl.concat(warnings)
-    return ValidationResult(
-        summaries,
-        error_frame,
-        warning_frame,
-        data_version,
-        today,
-        sources=list(files),
-        plans=plans,
-    )
+    return errors
+
+
+def _error_frame(errors: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(errors).sort("文件", "行号", nulls_last=False, maintain_order=True)
 
 
 def _sha256(data: bytes) -> str:
@@ -398,7 +411,10 @@ def _read_all(
                 part = type_table(table, len(parts))
                 parts.append(part)
                 summary.part = part.index
+                summary.rows = part.typed.height
                 summary.preview = _preview(part)
+            else:
+                summary.rows = table.frame.height
             summaries.append(summary)
     return summaries, parts, errors, warnings
 
@@ -429,7 +445,7 @@ def _summary(table: RawTable, sha: str) -> FileSummary:
         sha,
         kind.name if kind else None,
         kind.label if kind else None,
-        table.frame.height,
+        0,  # rows: set once the table is typed (empty rows dropped)
         header_row=table.header_row,
         encoding=table.encoding,
     )
@@ -441,105 +457,6 @@ def _preview(part: Part) -> pl.DataFrame:
     head = part.typed.head(PREVIEW_ROWS)
     return head.select(
         pl.col(ROW).alias("行号"), *[pl.col(c.name).alias(c.header) for c in kind.columns]
-    )
-
-
-def _plans(con: duckdb.DuckDBPyConnection, parts: list[Part]) -> tuple[list[KindPlan], list]:
-    """Per kind: the rows to write and their match with stored rows; plus warnings."""
-    plans, warnings = [], []
-    labels = {p.index: p.label for p in parts}
-    for name in LOAD_ORDER:
-        group = [p for p in parts if p.kind.name == name]
-        if not group:
-            continue
-        kind = KINDS[name]
-        frame = pl.concat([p.typed for p in group]) if len(group) > 1 else group[0].typed
-        if name == "report" and len(group) > 1:
-            frame = _latest_reports(frame)
-        matched, regressions = _compare_with_database(con, kind, frame)
-        plans.append(KindPlan(kind, frame, matched))
-        warnings.append(_identical_warnings(matched, labels))
-        if regressions is not None:
-            warnings.append(regressions.with_columns(pl.col("文件").replace_strict(labels)))
-    return plans, warnings
-
-
-def _latest_reports(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per report id: the one with the latest lifecycle step (ties: later file)."""
-    latest = pl.max_horizontal(*REPORT_STEPS).alias("_latest")
-    return (
-        frame.with_columns(latest)
-        .sort("report_id", "_latest", PART, ROW, nulls_last=False)
-        .unique("report_id", keep="last", maintain_order=True)
-        .drop("_latest")
-    )
-
-
-def _key_match(kind: Kind, left: str, right: str) -> str:
-    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in kind.key)
-
-
-def _compare_with_database(
-    con: duckdb.DuckDBPyConnection, kind: Kind, frame: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """(_part, _row, same) of incoming rows whose key is stored; report regressions."""
-    empty = pl.DataFrame(schema={PART: pl.Int64, ROW: pl.Int64, "same": pl.Boolean})
-    if frame.is_empty() or not con.execute(f"SELECT EXISTS (FROM {kind.table})").fetchall()[0][0]:
-        return empty, None
-    values = [c for c in kind.names if c not in kind.key]
-    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM i.{c}" for c in values) or "TRUE"
-    extra = ""
-    if kind.name == "report":
-        extra = (
-            ", t.status AS db_status, greatest("
-            + ", ".join(f"t.{c}" for c in REPORT_STEPS)
-            + ") AS db_latest, greatest("
-            + ", ".join(f"i.{c}" for c in REPORT_STEPS)
-            + ") AS new_latest, i.status AS new_status"
-        )
-    con.register("_incoming", frame)
-    try:
-        matched = con.sql(
-            f"SELECT i.{PART}, i.{ROW}, ({same}) AS same{extra} "
-            f"FROM _incoming i JOIN {kind.table} t ON {_key_match(kind, 't', 'i')}"
-        ).pl()
-    finally:
-        con.unregister("_incoming")
-    regressions = None
-    if kind.name == "report" and matched.height:
-        back = matched.filter(~pl.col("same") & (pl.col("db_latest") > pl.col("new_latest")))
-        if back.height:
-            regressions = back.select(
-                pl.col(PART).alias("文件"),
-                pl.col(ROW).alias("行号"),
-                pl.lit(kind.column("status").header).alias("列"),
-                pl.col("new_status").alias("值"),
-                pl.format(
-                    "数据库中该事项已有更晚的进展（{}，{}），将按本次上传改回",
-                    pl.col("db_status"),
-                    pl.col("db_latest").dt.strftime("%Y-%m-%d %H:%M"),
-                ).alias("原因"),
-            )
-    return matched.select(PART, ROW, "same"), regressions
-
-
-def _identical_warnings(matched: pl.DataFrame, labels: dict[int, str]) -> pl.DataFrame:
-    """One warning per table: how many rows equal the stored ones (they stay as they are)."""
-    same = matched.filter(pl.col("same"))
-    if same.is_empty():
-        return empty_report()
-    per_part = same.group_by(PART).agg(
-        pl.len().alias("n"), pl.col(ROW).sort().head(5).alias("rows")
-    )
-    return per_part.sort(PART).select(
-        pl.col(PART).replace_strict(labels, return_dtype=pl.String).alias("文件"),
-        pl.col("rows").list.first().alias("行号"),
-        pl.lit("").alias("列"),
-        pl.format("{} 行", pl.col("n")).alias("值"),
-        pl.format(
-            "与数据库中已有的数据完全相同，保持不变、不重复计入（如第 {} 行）",
-            pl.col("rows").cast(pl.List(pl.String)).list.join("、"),
-        ).alias("原因"),
     )
 
 
@@ -583,170 +500,42 @@ def _write(
     refresh_rollups: bool,
     progress: Progress | None,
 ) -> list[UploadRecord]:
-    report = progress or (lambda step, total, label: None)
-    total = len(result.plans) + 2
-    _run(con, "BEGIN TRANSACTION")
+    report = progress or _silent
+    run_sql(con, "BEGIN TRANSACTION")
     try:
-        batch_id = _run(con, "SELECT coalesce(max(upload_id), 0) + 1 FROM upload")[0][0]
-        months: set[date] = set()
-        roster = False
-        counts: dict[int, tuple[int, int, int]] = {}
-        for step, plan in enumerate(result.plans):
-            report(step, total, f"写入 {plan.kind.label}")
-            plan_counts, plan_months = _write_plan(con, plan, batch_id, result.today)
-            counts.update(plan_counts)
-            if plan_months is None:
-                roster = True
-            else:
-                months |= plan_months
-        records = _record_uploads(con, result, counts, batch_id, user)
-        if refresh_rollups and not dry_run:
-            report(len(result.plans), total, "更新汇总")
-            _refresh_rollups(con, None if roster else sorted(months))
-        bump_data_version(con)
-        report(len(result.plans) + 1, total, "提交")
-        _run(con, "ROLLBACK" if dry_run else "COMMIT")
+        report(0, len(result.plans) + 2, _writing_label([p.kind.name for p in result.plans]))
+        written = write_plans(con, result.plans, result.today)
+        return _finish(con, result, written, user, dry_run, refresh_rollups, report)
     except BaseException:
         _rollback(con)
         raise
+
+
+def _writing_label(kinds: list[str]) -> str:
+    return "写入 " + "、".join(KINDS[k].label for k in kinds)
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    result: ValidationResult,
+    written: Written,
+    user: str,
+    dry_run: bool,
+    refresh_rollups: bool,
+    report: Progress,
+) -> list[UploadRecord]:
+    """Inside the open transaction, after the rows: records, rollups, version, commit."""
+    total = len(result.plans) + 2
+    records = _record_uploads(con, result, written.counts, written.batch_id, user)
+    if refresh_rollups and not dry_run:
+        report(len(result.plans), total, "更新汇总")
+        months = written.months
+        _refresh_rollups(con, None if months is None else sorted(months))
+    bump_data_version(con)
+    report(len(result.plans) + 1, total, "提交")
+    run_sql(con, "ROLLBACK" if dry_run else "COMMIT")
     report(total, total, "完成")
     return records
-
-
-def _write_plan(
-    con: duckdb.DuckDBPyConnection, plan: KindPlan, batch_id: int, today: date
-) -> tuple[dict[int, tuple[int, int, int]], set[date] | None]:
-    """Write one kind: save replaced rows, delete them, insert, record keys.
-
-    Returns per table (part) index (inserted, updated, unchanged), and the months whose
-    facts changed (None when the roster changed).
-    """
-    kind, frame, matched = plan.kind, plan.frame, plan.matched
-    ids = [PART, ROW]
-    same = matched.filter(pl.col("same")).select(ids)
-    changed = matched.filter(~pl.col("same")).select(ids)
-    write = frame.join(same, on=ids, how="anti") if same.height else frame
-    cols = ", ".join(kind.names)
-    months: set[date] | None = set()
-    con.register("_write", write.select(kind.names))  # only what DuckDB reads
-    try:
-        if changed.height:
-            replaced = write.join(changed, on=ids, how="semi").select(kind.key)
-            con.register("_replaced", replaced)
-            try:
-                match = _key_match(kind, "t", "r")
-                _run(
-                    con,
-                    f"INSERT INTO {prior_table(kind)} (batch_id, {cols}) "
-                    f"SELECT ?, {', '.join('t.' + c for c in kind.names)} FROM {kind.table} t "
-                    f"WHERE EXISTS (SELECT 1 FROM _replaced r WHERE {match})",
-                    [batch_id],
-                )
-                _run(con, f"DELETE FROM {kind.table} t USING _replaced r WHERE {match}")
-            finally:
-                con.unregister("_replaced")
-            months = _months(
-                con,
-                kind,
-                f"(SELECT * FROM {prior_table(kind)} WHERE batch_id = $batch)",
-                today,
-                batch_id,
-            )
-        # The keys are serialised on a second thread while DuckDB inserts the rows.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            blob = pool.submit(_keys_blob, write.select(kind.key))
-            _run(con, f"INSERT INTO {kind.table} ({cols}) SELECT {cols} FROM _write")
-            if write.height:
-                _run(
-                    con,
-                    "INSERT INTO upload_keys VALUES (?, ?, ?, ?)",
-                    [batch_id, kind.name, write.height, blob.result()],
-                )
-        new_months = _months(con, kind, "_write", today)
-    finally:
-        con.unregister("_write")
-    months = None if months is None or new_months is None else months | new_months
-
-    def per_part(f: pl.DataFrame) -> dict[int, int]:
-        return dict(f.group_by(PART).len().iter_rows()) if f.height else {}
-
-    written, updated, unchanged = per_part(write), per_part(changed), per_part(same)
-    parts = set(frame[PART].unique().to_list()) | set(unchanged)
-    counts = {
-        p: (written.get(p, 0) - updated.get(p, 0), updated.get(p, 0), unchanged.get(p, 0))
-        for p in parts
-    }
-    return counts, months
-
-
-def _keys_blob(keys: pl.DataFrame) -> bytes:
-    """Natural keys as compact Parquet (dictionary-encoded, LZ4): ~2 MB per 1M sign-ins."""
-    buffer = io.BytesIO()
-    keys.write_parquet(buffer, compression="lz4", statistics=False)
-    return buffer.getvalue()
-
-
-def _batch_keys(con: duckdb.DuckDBPyConnection, batch_id: int, kind: Kind) -> pl.DataFrame:
-    """The keys of ``kind`` that batch ``batch_id`` wrote."""
-    rows = _run(
-        con, "SELECT keys FROM upload_keys WHERE batch_id = ? AND kind = ?", [batch_id, kind.name]
-    )
-    frames = [pl.read_parquet(io.BytesIO(r[0])) for r in rows]
-    if frames:
-        return pl.concat(frames)
-    return pl.DataFrame(schema={k: pl.String for k in kind.key}).with_columns(
-        [pl.col(k).cast(POLARS_TYPES[kind.column(k).dtype]) for k in kind.key]
-    )
-
-
-def _months(
-    con: duckdb.DuckDBPyConnection,
-    kind: Kind,
-    relation: str,
-    today: date,
-    batch_id: int | None = None,
-) -> set[date] | None:
-    """First days of the months whose facts rows of ``relation`` touch (None: roster).
-
-    Reports touch every month from the one they were reported in to the one they were
-    closed in (or today, while open): the open backlog at each of those month ends moves.
-    """
-    month = "CAST(date_trunc('month', {}) AS DATE)"
-    if kind.name in ROSTER_KINDS:
-        return None
-    if kind.name == "activity":
-        sql = f"SELECT DISTINCT {month.format('activity_date')} FROM {relation}"
-    elif kind.name == "attendance":
-        sql = (
-            f"SELECT DISTINCT {month.format('a.activity_date')} FROM activity a "
-            f"WHERE a.activity_id IN (SELECT activity_id FROM {relation})"
-        )
-    elif kind.name == "deduction":
-        sql = f"SELECT DISTINCT {month.format('deduction_date')} FROM {relation}"
-    elif kind.name == "report":
-        end = (
-            "coalesce(resolved_at, CASE WHEN status = '不予受理' THEN accepted_at END, "
-            "CAST($today AS TIMESTAMP))"
-        )
-        sql = (
-            "SELECT DISTINCT CAST(unnest(generate_series(s, greatest(s, e), INTERVAL 1 MONTH)) "
-            "AS DATE) FROM (SELECT DISTINCT date_trunc('month', reported_at) AS s, "
-            f"date_trunc('month', {end}) AS e FROM {relation})"
-        )
-    elif kind.name == "evaluation":
-        sql = (
-            "SELECT DISTINCT CAST(unnest(generate_series(s, s + INTERVAL 5 MONTH, "
-            "INTERVAL 1 MONTH)) AS DATE) FROM (SELECT DISTINCT CAST(make_date("
-            "CAST(substr(period, 1, 4) AS INTEGER), "
-            "CASE WHEN period LIKE '%H1' THEN 1 ELSE 7 END, 1) AS TIMESTAMP) AS s "
-            f"FROM {relation})"
-        )
-    else:  # pragma: no cover - every kind is listed above
-        raise ValueError(kind.name)
-    params = {
-        name: value for name, value in (("today", today), ("batch", batch_id)) if f"${name}" in sql
-    }
-    return {row[0] for row in _run(con, sql, params) if row[0] is not None}
 
 
 def _record_uploads(
@@ -778,7 +567,7 @@ def _record_uploads(
         )
         summary.upload_id = record.upload_id
         summary.inserted, summary.updated, summary.unchanged = inserted, updated, unchanged
-        _run(
+        run_sql(
             con,
             "INSERT INTO upload (upload_id, batch_id, file_name, sheet, sha256, kind, "
             "rows_in_file, rows_inserted, rows_updated, rows_unchanged, user_name, uploaded_at, "
@@ -803,21 +592,103 @@ def load_uploads(
 ) -> LoadResult:
     """Validate and commit in one call (under the write lock).
 
-    Raises :class:`UploadRejected` (with the report) when any file has an error.
+    Raises :class:`UploadRejected` (with the report) when any file has an error; nothing
+    is written then. The outcome is that of :func:`validate_uploads` followed by
+    :func:`commit_uploads`, but faster: once the files are read and typed, the rows are
+    written inside the (still uncommitted) transaction while the row rules run, and the
+    transaction is rolled back if any rule fails.
     """
     with _WRITE_LOCK:
-        result = validate_uploads(con, files, today=today, progress=progress)
-        if not result.ok:
-            raise UploadRejected(result)
-        records = commit_uploads(
-            con,
-            result,
-            user,
-            dry_run=dry_run,
-            refresh_rollups=refresh_rollups,
-            progress=progress,
-        )
+        ensure_upload_schema(con)
+        today = today or today_local()
+        report = progress or _silent
+        reading = _read_stage(con, files, report)
+        if not reading.parts or any(e.height for e in reading.errors):
+            # File-level errors or nothing new: no rows to write ahead of the rules.
+            result = _result(reading, files, today, _row_errors(con, reading.parts, today))
+            if not result.ok:
+                raise UploadRejected(result)
+            return LoadResult(result, [], dry_run)
+        run_sql(con, "BEGIN TRANSACTION")
+        try:
+            kinds = [k for k in LOAD_ORDER if any(p.kind.name == k for p in reading.parts)]
+            report(0, len(kinds) + 2, f"{_writing_label(kinds)}（同时校验）")
+            outcome, row_errors = _write_while_checking(con, reading.parts, today)
+            if isinstance(outcome, BaseException):
+                result = _result(reading, files, today, row_errors)
+                if not result.ok:  # the rows that broke the rules broke the write too
+                    raise UploadRejected(result)
+                raise outcome  # a failure no rule explains: a bug, not bad data
+            plans, more, written = outcome
+            result = _result(reading, files, today, row_errors, plans, more)
+            if not result.ok:
+                raise UploadRejected(result)
+            records = _finish(con, result, written, user, dry_run, refresh_rollups, report)
+        except BaseException:
+            _rollback(con)
+            raise
     return LoadResult(result, records, dry_run)
+
+
+def _write_while_checking(
+    con: duckdb.DuckDBPyConnection, parts: list[Part], today: date
+) -> tuple[tuple[list[KindPlan], list[pl.DataFrame], Written] | BaseException, list[pl.DataFrame]]:
+    """Match and write the rows on ``con`` (its transaction open) while the rules run.
+
+    DuckDB's insert and Polars' rules each leave a core idle part of the time, so
+    running them side by side saves most of the shorter one. The rules look ids up
+    through a cursor of their own (a connection is not thread-safe); they see the
+    committed database, as when validating alone. Rows that break a rule may make
+    the write fail (a NOT NULL column, say): that error is returned, not raised, so
+    that the caller can tell it from a failure no rule explains.
+    """
+
+    blobs = KeyBlobs()
+
+    def plan_and_write() -> tuple[list[KindPlan], list[pl.DataFrame], Written]:
+        plans, warnings = plan_writes(con, parts)
+        return plans, warnings, write_plans(con, plans, today, blobs)
+
+    # The cursor is made before the writer starts; leaving the pool waits for the
+    # writer, so the connection is free again after the block.
+    with (
+        contextlib.closing(con.cursor()) as checker,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        writing = pool.submit(plan_and_write)
+        row_errors = _row_errors(checker, parts, today)
+        if not any(e.height for e in row_errors):
+            # Idle until the writer is done otherwise: serialise the undo keys of each
+            # table that is the only one of its kind (the writer takes them when it
+            # writes every row of it, i.e. none equals a stored row).
+            for part in parts:
+                if sum(p.kind.name == part.kind.name for p in parts) == 1:
+                    blobs.get(part.index, part.typed.select(part.kind.key))
+    failure = writing.exception()
+    return (writing.result() if failure is None else failure), row_errors
+
+
+def _result(
+    reading: _Reading,
+    files: Sequence[tuple[str, bytes]],
+    today: date,
+    row_errors: list[pl.DataFrame],
+    plans: list[KindPlan] | None = None,
+    plan_warnings: list[pl.DataFrame] | None = None,
+) -> ValidationResult:
+    """The validation report; plans and their warnings only count when it has no errors."""
+    errors = _error_frame(reading.errors + row_errors)
+    ok = errors.is_empty()
+    warnings = reading.warnings + ((plan_warnings or []) if ok else [])
+    return ValidationResult(
+        reading.summaries,
+        errors,
+        pl.concat(warnings),
+        reading.data_version,
+        today,
+        sources=list(files),
+        plans=(plans or []) if ok else [],
+    )
 
 
 def load_paths(
@@ -832,6 +703,8 @@ def load_paths(
 
 
 STATUS_LABELS = {"loaded": "已载入", "undone": "已撤销"}
+# Uploads recorded in ``upload`` by other writers (etl.boundaries), which undo refuses.
+FOREIGN_LABELS = {"boundary": "地图边界文件"}
 
 
 def upload_history(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> pl.DataFrame:
@@ -884,7 +757,7 @@ def undo_upload(con: duckdb.DuckDBPyConnection, upload_id: int, user: str) -> Un
     """
     with _WRITE_LOCK:
         ensure_upload_schema(con)
-        rows = _run(con, "SELECT batch_id, status FROM upload WHERE upload_id = ?", [upload_id])
+        rows = run_sql(con, "SELECT batch_id, status FROM upload WHERE upload_id = ?", [upload_id])
         row = rows[0] if rows else None
         if row is None:
             raise UndoRefused(f"没有编号为 {upload_id} 的上传记录")
@@ -897,12 +770,21 @@ def undo_upload(con: duckdb.DuckDBPyConnection, upload_id: int, user: str) -> Un
             "SELECT upload_id, file_name, kind FROM upload WHERE batch_id = ? ORDER BY upload_id",
             [batch_id],
         ).fetchall()
+        foreign = sorted({f[2] for f in files if f[2] not in KINDS})
+        if foreign:
+            # e.g. a boundary (GeoJSON) upload: it replaces its table whole and keeps no
+            # prior rows, so this loader cannot restore what was there before.
+            what = "、".join(FOREIGN_LABELS.get(k, k) for k in foreign)
+            raise UndoRefused(
+                f"第 {upload_id} 次上传是{what}，不是台账数据，无法撤销；"
+                "如需恢复，请重新上传之前的文件"
+            )
         kinds = [KINDS[k] for k in LOAD_ORDER if any(f[2] == k for f in files)]
-        _refuse_if_replaced_later(con, batch_id, kinds)
-        _run(con, "BEGIN TRANSACTION")
+        refuse_if_replaced_later(con, batch_id, kinds)
+        run_sql(con, "BEGIN TRANSACTION")
         try:
-            removed, restored, months = _undo_rows(con, batch_id, kinds)
-            _run(
+            removed, restored, months = undo_rows(con, batch_id, kinds, today_local())
+            run_sql(
                 con,
                 "UPDATE upload SET status = 'undone', undone_at = ?, undone_by = ? "
                 "WHERE batch_id = ?",
@@ -910,133 +792,8 @@ def undo_upload(con: duckdb.DuckDBPyConnection, upload_id: int, user: str) -> Un
             )
             _refresh_rollups(con, None if months is None else sorted(months))
             bump_data_version(con)
-            _run(con, "COMMIT")
+            run_sql(con, "COMMIT")
         except BaseException:
             _rollback(con)
             raise
     return UndoResult(batch_id, [f[0] for f in files], [f[1] for f in files], removed, restored)
-
-
-def _describe_batches(con: duckdb.DuckDBPyConnection, batches: list[int]) -> str:
-    rows = con.execute(
-        "SELECT batch_id, string_agg(file_name, '、' ORDER BY upload_id), any_value(user_name), "
-        "strftime(min(uploaded_at), '%Y-%m-%d %H:%M') FROM upload "
-        "WHERE batch_id IN (SELECT unnest(?)) GROUP BY batch_id ORDER BY batch_id",
-        [batches],
-    ).fetchall()
-    return "；".join(f"第 {b} 次（{names}，{who}，{when}）" for b, names, who, when in rows)
-
-
-def _refuse_if_replaced_later(
-    con: duckdb.DuckDBPyConnection, batch_id: int, kinds: list[Kind]
-) -> None:
-    """Refuse when a later, live batch wrote any key this batch wrote."""
-    later: set[int] = set()
-    for kind in kinds:
-        mine = _batch_keys(con, batch_id, kind)
-        if mine.is_empty():
-            continue
-        others = _run(
-            con,
-            "SELECT batch_id, keys FROM upload_keys WHERE kind = ? AND batch_id > ?",
-            [kind.name, batch_id],
-        )
-        for other, blob in others:
-            theirs = pl.read_parquet(io.BytesIO(blob))
-            if not mine.join(theirs, on=list(kind.key), how="semi").is_empty():
-                later.add(other)
-    if later:
-        newest = max(later)
-        raise UndoRefused(
-            f"无法撤销第 {batch_id} 次上传：之后的上传修改了其中的数据——"
-            f"{_describe_batches(con, sorted(later))}。"
-            f"请按从新到旧的顺序撤销，先撤销第 {newest} 次上传。"
-        )
-
-
-def _undo_rows(
-    con: duckdb.DuckDBPyConnection, batch_id: int, kinds: list[Kind]
-) -> tuple[dict[str, int], dict[str, int], set[date] | None]:
-    """Inside the transaction: delete the batch's rows, restore the replaced ones."""
-    today = today_local()
-    removed: dict[str, int] = {}
-    restored: dict[str, int] = {}
-    months: set[date] | None = set()
-    added: dict[str, pl.Series] = {}
-    parents = {t for r in REFERENCES for t in r.targets}
-    for kind in reversed(kinds):  # children first: their months need the parents' dates
-        prior = prior_table(kind)
-        mine = _batch_keys(con, batch_id, kind)
-        con.register("_keys", mine)
-        try:
-            match = _key_match(kind, "t", "k")
-            if kind.name in parents:
-                key = kind.key[0]
-                replaced = con.sql(
-                    f"SELECT {key} FROM {prior} WHERE batch_id = ?", params=[batch_id]
-                ).pl()[key]
-                added[kind.name] = mine[key].filter(~mine[key].is_in(replaced.implode()))
-            current = f"(SELECT t.* FROM {kind.table} t WHERE EXISTS (FROM _keys k WHERE {match}))"
-            old = f"(SELECT * FROM {prior} WHERE batch_id = $batch)"
-            for relation in (current, old):
-                found = _months(con, kind, relation, today, batch_id)
-                months = None if months is None or found is None else months | found
-            removed[kind.name] = _run(
-                con, f"DELETE FROM {kind.table} t USING _keys k WHERE {match}"
-            )[0][0]
-        finally:
-            con.unregister("_keys")
-        cols = ", ".join(kind.names)
-        restored[kind.name] = _run(
-            con,
-            f"INSERT INTO {kind.table} ({cols}) SELECT {cols} FROM {prior} WHERE batch_id = ?",
-            [batch_id],
-        )[0][0]
-        _run(con, f"DELETE FROM {prior} WHERE batch_id = ?", [batch_id])
-    _run(con, "DELETE FROM upload_keys WHERE batch_id = ?", [batch_id])
-    _refuse_if_still_referenced(con, batch_id, added)
-    return removed, restored, months
-
-
-def _holders(con: duckdb.DuckDBPyConnection, kind: Kind, rows: pl.DataFrame) -> list[int]:
-    """The live batches whose keys include any of ``rows`` (key columns of ``kind``)."""
-    found = []
-    for other, blob in _run(
-        con, "SELECT batch_id, keys FROM upload_keys WHERE kind = ? ORDER BY 1", [kind.name]
-    ):
-        theirs = pl.read_parquet(io.BytesIO(blob))
-        if not rows.join(theirs, on=list(kind.key), how="semi").is_empty():
-            found.append(other)
-    return found
-
-
-def _refuse_if_still_referenced(
-    con: duckdb.DuckDBPyConnection, batch_id: int, added: dict[str, pl.Series]
-) -> None:
-    """After the deletes: rows of other uploads must not refer to ids the batch added."""
-    for ref in REFERENCES:
-        gone = [added[t] for t in ref.targets if t in added and added[t].len()]
-        if not gone:
-            continue
-        child = KINDS[ref.kind]
-        con.register("_gone", pl.concat(gone).rename("v").to_frame())
-        try:
-            dangling = con.sql(
-                f"SELECT {', '.join(child.key)}, {ref.column} AS _ref FROM {child.table} "
-                f"WHERE {ref.column} IN (SELECT v FROM _gone)"
-            ).pl()
-        finally:
-            con.unregister("_gone")
-        if dangling.is_empty():
-            continue
-        holders = _holders(con, child, dangling.select(child.key))
-        header = child.column(ref.column).header
-        where = (
-            f"它们来自{_describe_batches(con, holders)}。请先撤销这些上传"
-            if holders
-            else "请先更正或删除这些行"
-        )
-        raise UndoRefused(
-            f"无法撤销第 {batch_id} 次上传：{child.label}中还有 {dangling.height} 行的{header}"
-            f"引用了本次上传新增的编号（如 {dangling['_ref'].min()}），{where}。"
-        )

@@ -147,9 +147,14 @@ def parse_timestamps(s: pl.Series) -> pl.Series:
     return finish_parse("timestamp", fast, s)
 
 
+def _finite(number: pl.Expr) -> pl.Expr:
+    """NaN and ±inf (Polars reads "nan", "inf") are not numbers a file should hold."""
+    return pl.when(number.is_finite()).then(number)
+
+
 def _numbers_slow(text: pl.Series) -> pl.Series:
     t = to_halfwidth(text).str.replace_all(r"[,\s]", "")
-    return t.cast(pl.Float64, strict=False)
+    return t.to_frame("t").select(_finite(pl.col("t").cast(pl.Float64, strict=False))).to_series()
 
 
 def _ints_slow(text: pl.Series) -> pl.Series:
@@ -164,8 +169,12 @@ def _ints_slow(text: pl.Series) -> pl.Series:
 
 
 def parse_floats(s: pl.Series) -> pl.Series:
-    """Numbers → ``pl.Float64``: full-width digits and thousands separators allowed."""
-    return finish_parse("float", s.cast(pl.Float64, strict=False), s)
+    """Numbers → ``pl.Float64``: full-width digits and thousands separators allowed.
+
+    ``nan`` and ``inf`` are unreadable (null), like any other word.
+    """
+    fast = s.to_frame().select(fast_parse("float", pl.col(s.name))).to_series()
+    return finish_parse("float", fast, s)
 
 
 def parse_ints(s: pl.Series) -> pl.Series:
@@ -187,7 +196,7 @@ def fast_parse(dtype: str, text: pl.Expr) -> pl.Expr:
     if dtype == "int":
         return text.cast(pl.Int64, strict=False)
     if dtype == "float":
-        return text.cast(pl.Float64, strict=False)
+        return _finite(text.cast(pl.Float64, strict=False))
     raise ValueError(dtype)
 
 

@@ -32,7 +32,7 @@ from etl.normalize import clean, normalize_header
 
 ROW = "_row"  # Excel row number of each data row
 HEADER_SEARCH_ROWS = 30
-CLEAN_ALL_BYTES = 128 * 2**20  # text tables smaller than this are cleaned in one pass
+CLEAN_ALL_BYTES = 64 * 2**20  # text tables smaller than this are cleaned in one pass
 _PREFIX_BYTES = 256 * 1024  # enough text to find the header row below any title rows
 _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -57,9 +57,10 @@ class Problem:
 class RawTable:
     """One table read from an uploaded file, still as text.
 
-    ``frame`` has one String column per recognised column (named by the database
-    column, see :mod:`etl.contracts`), cleaned (stripped, empty → null), plus
-    :data:`ROW`. ``headers`` maps column name → the header as written in the file.
+    ``text`` has one String column per recognised column (named by the database
+    column, see :mod:`etl.contracts`) exactly as read (an empty field is null; cells are
+    not yet stripped), plus :data:`ROW`. :attr:`frame` is the cleaned view. ``headers``
+    maps column name → the header as written in the file.
     """
 
     file_name: str
@@ -67,16 +68,54 @@ class RawTable:
     kind: Kind | None
     header_row: int | None
     headers: dict[str, str] = field(default_factory=dict)
-    frame: pl.DataFrame = field(default_factory=pl.DataFrame)
+    text: pl.DataFrame = field(default_factory=pl.DataFrame)
     extra_headers: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     encoding: str | None = None
+    _frame: pl.DataFrame | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
         """How reports name this table: the file name, plus the sheet for workbooks."""
         return f"{self.file_name} / {self.sheet}" if self.sheet else self.file_name
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The text cleaned (every cell stripped, empty → null), empty rows dropped.
+
+        Computed on first use. The loader does not need it: its typing step
+        (:func:`etl.validate.type_table`) strips only the columns that are not already
+        in their canonical form, which is most of the cost of a large clean file.
+        """
+        if self._frame is None:
+            self._frame = drop_empty_rows(clean_columns(self.text, self.value_columns))
+        return self._frame
+
+    def replace_text(self, text: pl.DataFrame) -> None:
+        """Swap in a partly cleaned copy of ``text`` (same rows but for empty ones)."""
+        self.text = text
+        self._frame = None
+
+    @property
+    def value_columns(self) -> list[str]:
+        """The recognised columns present (``text`` without :data:`ROW`)."""
+        return [c for c in self.text.columns if c != ROW]
+
+
+def non_empty_rows(frame: pl.DataFrame) -> pl.Series | None:
+    """Mask of the rows with a value in some cell; None when every row has one."""
+    values = [c for c in frame.columns if c != ROW]
+    if not values:
+        return None
+    keep = frame.select(pl.any_horizontal(pl.col(c).is_not_null() for c in values)).to_series()
+    return None if keep.all() else keep
+
+
+def drop_empty_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows whose every cell (cleaned) is null go: Excel's empty and trailing rows."""
+    keep = non_empty_rows(frame)
+    return frame if keep is None else frame.filter(keep)  # only copy when there is one
 
 
 def header_aliases(kinds=None) -> dict[Kind, dict[str, str]]:
@@ -215,11 +254,11 @@ def _read_csv(file_name: str, data: bytes) -> RawTable:
         return table
     # Skip the title rows by text offset so that quoting cannot confuse the count.
     offset = sum(len(x) for x in prefix.splitlines(keepends=True)[:line])
+    skip = len(prefix[:offset].encode("utf-8"))
     if encoding == "GB18030":
         body = _to_utf8(data, "gb18030")
-        body = body[len(prefix[:offset].encode("utf-8")) :]
-    else:
-        body = body[len(prefix[:offset].encode("utf-8")) :]
+    if skip:  # slicing copies the whole body: only when there are title rows
+        body = body[skip:]
     try:
         grid = _polars_csv(body, sep)
     except pl.exceptions.ComputeError as exc:
@@ -227,8 +266,7 @@ def _read_csv(file_name: str, data: bytes) -> RawTable:
             raise ReadError(f"无法读取 CSV：{exc}") from exc
         # Valid UTF-8 at the top, GBK further down: Excel never mixes, but editors can.
         table.encoding = "GB18030"
-        body = _to_utf8(data, "gb18030")
-        body = body[len(prefix[:offset].encode("utf-8")) :]
+        body = _to_utf8(data, "gb18030")[skip:]
         grid = _polars_csv(body, sep)
     if "_ragged" in grid.columns:
         width = len(cells)
@@ -292,15 +330,33 @@ def _no_header_problem(cells: list[object]) -> Problem:
     )
 
 
+def clean_columns(data: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """Strip the cells of ``names``; the cells left empty become nulls (see :func:`clean`).
+
+    Polars already reads an empty CSV field as null, so the costlier empty → null
+    replacement only runs on the columns that hold an empty string after stripping
+    (quoted ``""`` or blanks). Small tables are stripped in one parallel pass; big ones
+    a few columns at a time, each raw column freed as soon as its stripped copy exists
+    (a 1M-row report file would otherwise hold two full copies of its text).
+    """
+    step = len(names) if data.estimated_size() < CLEAN_ALL_BYTES else 4
+    for i in range(0, len(names), max(step, 1)):
+        chunk = names[i : i + step]
+        data = data.with_columns(pl.col(chunk).str.strip_chars())
+        empty = data.select((pl.col(c).str.len_bytes() == 0).any() for c in chunk).row(0)
+        blank = [c for c, has in zip(chunk, empty, strict=True) if has]
+        if blank:
+            data = data.with_columns(clean(pl.col(c)).alias(c) for c in blank)
+    return data
+
+
 def _fill_table(
     table: RawTable, match: HeaderMatch, holder: list[pl.DataFrame], first_row: int
 ) -> None:
     """Turn a text grid whose first row is the header into the table's columns.
 
     The grid comes in a one-item list that this function empties, so that the caller
-    keeps no reference: columns are then cleaned two at a time and each raw column is
-    freed as soon as its clean copy exists (a 1M-row report file would otherwise hold
-    two full copies of its text).
+    keeps no reference to the columns this table does not use.
     """
     grid = holder.pop()
     header = grid.row(0) if grid.height else ()
@@ -333,21 +389,11 @@ def _fill_table(
     for name in match.missing:
         header_text = match.kind.column(name).header
         table.problems.append(Problem(table.header_row, header_text, "", "缺少必填列"))
-    data = data.select(list(rename))
-    sources = list(rename)
-    # Small tables in one go (parallel); big ones a few columns at a time (bounded memory).
-    step = len(sources) if data.estimated_size() < CLEAN_ALL_BYTES else 2
-    for i in range(0, len(sources), max(step, 1)):
-        data = data.with_columns(clean(pl.col(c)).alias(c) for c in sources[i : i + step])
-    frame = data.rename(rename).with_row_index(ROW, offset=first_row + 1)
+    # Rows of nothing but empty fields go now (cheap: no cleaning needed); rows of
+    # blanks go after cleaning (RawTable.frame, or the loader's typing step).
+    frame = data.select(list(rename)).rename(rename).with_row_index(ROW, offset=first_row + 1)
     del data
-    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
-    value_cols = [c for c in frame.columns if c != ROW]
-    if value_cols:
-        keep = frame.select(pl.any_horizontal(pl.col(c).is_not_null() for c in value_cols))
-        if not keep.to_series().all():  # only copy when there are empty rows to drop
-            frame = frame.filter(keep.to_series())
-    table.frame = frame
+    table.text = drop_empty_rows(frame.with_columns(pl.col(ROW).cast(pl.Int64)))
 
 
 # ------------------------------------------------------------------------- Excel

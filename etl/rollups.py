@@ -2,49 +2,53 @@
 
 Rollups are derived data, refreshed inside every load's transaction (and after an
 undo) so they are never stale. ``create_rollups`` makes the tables; ``refresh``
-recomputes the rows of the months a load touched (``None`` = every month).
+recomputes the rows of the months a load touched (``None`` = everything).
 
 The monthly tables are keyed by the first day of a *data month*: a calendar month
-holding at least one activity. A month nobody has uploaded is absent, not zero.
+holding at least one activity. A month nobody has uploaded is absent, not zero. No
+table holds running sums: a month's rows depend on that month's activities and
+sign-ins (and on the roster) only, so a load rewrites exactly the months it touched.
 
-``ru_person``, ``ru_subgrid``
-    ``person_key`` / ``subgrid_key``: dense integers (by id) for every person and
-    sub-grid; the other rollups carry them because joining and grouping on integers
-    is two to three times faster than on text ids at city scale.
+``ru_subgrid``
+    ``subgrid_key``: a dense integer per registry sub-grid, numbered by (village,
+    sub-grid id) so that the sub-grids of a village are one contiguous key range (a
+    village filter is then a range that DuckDB's zone maps prune on), with its
+    ``village_id``.
+``ru_member``
+    One row per party member with a registry sub-grid: ``person_key`` (by sub-grid,
+    then id), ``subgrid_key`` and the months the member is on the roll,
+    ``first_month`` … ``last_month`` (null: still on it). DESIGN §7.3: on the roll in
+    month m when active_from ≤ the month's last day and active_to is empty or ≥ its
+    first day, i.e. first_month ≤ m ≤ last_month.
 ``ru_member_month``
-    One row per party member with a sub-grid and data month, from the first month
-    the member is on the roll (DESIGN §7.3) to the last data month — rows go on after
-    the member leaves (``on_roll`` false) so that every range has an end row. Per
-    month: ``on_roll``, ``reached`` (study). Cumulative since the member's first row
-    (``c_*``): months on the roll, months reached, 志愿服务 attended (any sub-grid),
-    and per activity type ``k``: ``c_present_k``/``c_leave_k`` (the member's 出席 and
-    请假 at activities of the member's own sub-grid) and ``c_held_k`` (the own
-    sub-grid's activities held in the months on the roll). A per-member sum over any
-    range is then one row minus another — no aggregation over months at query time.
+    One row per member and data month on the roll with at least one sign-in (a member
+    on the roll without any is absent: zeros): ``reached`` / ``reached_home`` (an 出席
+    at a 学习教育 activity, / in mode 送学上门), ``volunteer`` (出席 at 志愿服务, any
+    sub-grid) and ``present_even``/``present_odd``/``leave_even``/``leave_odd``: the
+    member's 出席 and 请假 at activities of the member's own sub-grid, counted per
+    activity type and *packed* — see :data:`FIELD_BITS` and :func:`type_count`.
+    Sorted by month, sub-grid, member.
 ``ru_subgrid_month``
     One row per registry sub-grid and data month: ``members`` on the roll, members
-    ``reached``/``reached_home``/with a 志愿服务 attendance (``volunteer_members``),
-    and per type ``held_k`` (the sub-grid's own activities), ``present_k``/``leave_k``
-    (its members' attendance at them).
+    ``reached``/``reached_home``/with a 志愿服务 attendance (``volunteer_members``), and
+    per type ``held_k`` (the sub-grid's own activities), ``present_k``/``leave_k`` (its
+    members' attendance at them).
 ``ru_village_month``
     Per village and data month with activities: ``held_k`` over all of the village's
     activities (village-level and sub-grid-level).
-``ru_report``
-    One row per report with its village and town, reported month and durations in
-    hours (受理/核实/办结 − 上报). Rebuilt whole on every refresh.
-``ru_month_state``
-    A fingerprint of each data month's activities and sign-ins, so that a refresh
-    recomputes only the months that really changed.
+``ru_deduction``
+    The deductions with their month and the keys of the unit: the sub-grid's, or a
+    person's sub-grid (and member key). Rebuilt whole when the deductions changed.
 ``ru_survey``
     The survey scores of sub-grids with the first and last month their period covers.
-    Rebuilt whole on every refresh (sub-grid rows are a small share of the surveys).
-``ru_deduction``
-    The deductions with the month and the keys of the unit: the sub-grid's, or a
-    person's own and their sub-grid's. Rebuilt whole on every refresh.
+    Rebuilt whole when the evaluations changed.
+Reports have no rollup: the metrics read ``report`` directly (a range of a city's
+reports is a few hundred thousand rows, and keeping a copy cost a load of 1M reports
+seconds).
 
-The rollups hold counts per activity type and raw durations, never anything the
-metric configuration decides (which types are 组织生活, what 请假 is worth, the 办结
-limits), so editing ``data/config/*.toml`` never makes them stale.
+The rollups hold counts per activity type and raw facts, never anything the metric
+configuration decides (which types are 组织生活, what 请假 is worth, the 办结 limits),
+so editing ``data/config/*.toml`` never makes them stale.
 
 The SQL that fills each table is also what :mod:`metrics` runs directly when the
 rollups are absent or not built (:func:`direct_relations`), so both paths share one
@@ -54,7 +58,7 @@ definition. Every value is a bound parameter (:func:`params`).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 
 import duckdb
@@ -62,9 +66,10 @@ import duckdb
 from etl.contracts import ACTIVITY_TYPES
 
 # Bump when a rollup table's layout or meaning changes: create_rollups then rebuilds.
-ROLLUP_VERSION = "7"
+ROLLUP_VERSION = "9"
 STATE_KEY = "rollup_state"  # meta: ROLLUP_VERSION when complete, else "pending"
 ROSTER_KEY = "rollup_roster"  # meta: fingerprint of the roster the rollups were built on
+SOURCES_KEY = "rollup_sources"  # meta: fingerprints of the deductions and evaluations
 
 # ASCII column stems for the activity types (column names must be identifiers).
 TYPE_KEYS: dict[str, str] = dict(
@@ -90,10 +95,29 @@ PRESENT, LEAVE = "出席", "请假"
 REFUSED = "不予受理"
 HOME_MODE = "送学上门"
 
+# Load kinds whose rows the monthly rollups are made of (the loader's kind names).
+MONTHLY_KINDS = frozenset({"activity", "attendance"})
+
+# A member's per-type counts are packed: the nine counts of a status in two HUGEINTs,
+# types of even index (in ACTIVITY_TYPES order) in ``*_even`` and odd in ``*_odd``,
+# FIELD_BITS bits apart. Summing packed values sums every type at once — one aggregate
+# instead of nine (and a quarter of the columns to write), which is most of what a
+# large load's refresh costs and what keeps summing a city's members over a range
+# fast. A month's count per member and type is at most the activities of that type
+# the sub-grid held that month (one sign-in per person and activity), which the
+# refresh checks stays below 2**TYPE_BITS; a field then overflows only after summing
+# 2**14 such months.
+TYPE_BITS = 14
+FIELD_BITS = 28
+TYPE_LIMIT = 2**TYPE_BITS
+TYPE_INDEX = {t: i for i, t in enumerate(ACTIVITY_TYPES)}
+
+# Stands in for "still on the roll" (a null last_month) in range conditions.
+OPEN_END = date(9999, 12, 1)
+
 MONTHLY_TABLES = ("ru_member_month", "ru_subgrid_month", "ru_village_month")
-# Rebuilt whole on every refresh (small, and a load may touch any of their rows).
-WHOLE_TABLES = ("ru_report", "ru_survey", "ru_deduction")
-TABLES = ("ru_person", "ru_subgrid", *MONTHLY_TABLES, *WHOLE_TABLES, "ru_month_state")
+KEY_TABLES = ("ru_subgrid", "ru_member")
+TABLES = (*KEY_TABLES, *MONTHLY_TABLES, "ru_deduction", "ru_survey")
 
 
 def params() -> dict[str, object]:
@@ -106,6 +130,8 @@ def params() -> dict[str, object]:
         "s_leave": LEAVE,
         "s_refused": REFUSED,
         "m_home": HOME_MODE,
+        "activity_types": list(ACTIVITY_TYPES),
+        "open_end": OPEN_END,
     }
     return out
 
@@ -120,208 +146,157 @@ def each_type(fmt: str, sep: str = ",\n    ") -> str:
     return sep.join(fmt.format(k=k) for k in TYPE_KEYS.values())
 
 
-EPOCH = "DATE '0001-01-01'"  # "from the first data month on"
-SUBGRID_KEYS_SELECT = (
-    "SELECT (row_number() OVER (ORDER BY subgrid_id))::INTEGER AS subgrid_key, subgrid_id "
-    "FROM subgrid"
+def packed_column(prefix: str, activity_type: str) -> str:
+    """The column (``{prefix}_even`` or ``{prefix}_odd``) holding a type's count."""
+    return f"{prefix}_{'odd' if TYPE_INDEX[activity_type] % 2 else 'even'}"
+
+
+def type_count(prefix: str, activity_type: str) -> str:
+    """SQL: the count of ``activity_type`` in the packed columns ``{prefix}_even`` /
+    ``{prefix}_odd`` (e.g. ``r.present`` — or sums of them)."""
+    shift = FIELD_BITS * (TYPE_INDEX[activity_type] // 2)
+    column = packed_column(prefix, activity_type)
+    return f"(({column} >> {shift}::HUGEINT) & {2**FIELD_BITS - 1}::HUGEINT)::BIGINT"
+
+
+SUBGRID_KEYS_SELECT = """SELECT
+    (row_number() OVER (ORDER BY village_id, subgrid_id))::INTEGER AS subgrid_key,
+    subgrid_id, village_id
+FROM subgrid"""
+
+MEMBER_SELECT = """SELECT
+    (row_number() OVER (ORDER BY k.subgrid_key, p.person_id))::INTEGER AS person_key,
+    p.person_id, k.subgrid_key,
+    date_trunc('month', p.active_from)::DATE AS first_month,
+    date_trunc('month', p.active_to)::DATE AS last_month
+FROM person p
+JOIN {subgrids} k ON k.subgrid_id = p.subgrid_id
+WHERE p.is_party_member"""
+
+# The activities of the months being computed, with their sub-grid key and a one in
+# the field of their type (``even_bit``/``odd_bit``, see FIELD_BITS). ``{where}``
+# selects the months.
+ACTS_SELECT = """SELECT a.activity_id, month, a.village_id, k.subgrid_key, a.activity_type,
+    CASE WHEN i % 2 = 0 THEN 1::HUGEINT << ({bits} * (i // 2))::HUGEINT
+         ELSE 0::HUGEINT END AS even_bit,
+    CASE WHEN i % 2 = 1 THEN 1::HUGEINT << ({bits} * (i // 2))::HUGEINT
+         ELSE 0::HUGEINT END AS odd_bit
+FROM (SELECT *, date_trunc('month', activity_date)::DATE AS month,
+          list_position($activity_types::VARCHAR[], activity_type) - 1 AS i
+      FROM activity) a
+LEFT JOIN {subgrids} k ON k.subgrid_id = a.subgrid_id
+WHERE {where}""".replace("{bits}", str(FIELD_BITS))
+
+# A member's sign-ins of a month while on the roll (the only sign-ins any rollup
+# depends on). ``own``: at an activity of the member's own sub-grid.
+SIGNINS_FROM = """attendance t
+JOIN {acts} a ON a.activity_id = t.activity_id
+JOIN {members} m ON m.person_id = t.person_id
+WHERE a.month BETWEEN m.first_month AND coalesce(m.last_month, $open_end)"""
+
+MEMBER_MONTH_SELECT = """SELECT a.month, m.subgrid_key, m.person_key,
+    bool_or(a.activity_type = $t_study_type AND t.status = $s_present) AS reached,
+    bool_or(a.activity_type = $t_study_type AND t.status = $s_present
+            AND t.mode = $m_home) AS reached_home,
+    (count(*) FILTER (WHERE a.activity_type = $t_volunteer_type
+                      AND t.status = $s_present))::INTEGER AS volunteer,
+    {packed}
+FROM {signins}
+GROUP BY a.month, m.subgrid_key, m.person_key""".replace(
+    "{packed}",
+    ",\n    ".join(
+        f"coalesce(sum(a.{half}_bit) FILTER (WHERE a.subgrid_key = m.subgrid_key"
+        f" AND t.status = $s_{status}), 0)::HUGEINT AS {status}_{half}"
+        for status in ("present", "leave")
+        for half in ("even", "odd")
+    ),
 )
-PERSON_KEYS_SELECT = (
-    "SELECT (row_number() OVER (ORDER BY person_id))::INTEGER AS person_key, person_id FROM person"
-)
 
 
-def months_cte(from_month: str) -> str:
-    """``ru_months``: the data months from ``from_month`` (a SQL expression) on."""
-    return f"""ru_months AS (
-    SELECT month
-    FROM (SELECT DISTINCT date_trunc('month', activity_date)::DATE AS month FROM activity)
-    WHERE month >= {from_month}
-)"""
+def _subgrid_month_select(acts: str, members: str, member_month: str, subgrids: str) -> str:
+    """``ru_subgrid_month`` rows: every sub-grid × every month of ``acts``.
 
-
-def held_cte(from_month: str) -> str:
-    """``ru_held``: each sub-grid's own activities per data month and type."""
+    ``member_month`` holds the member rows of (at least) those months.
+    """
     held = each_type("count(*) FILTER (WHERE activity_type = $t_{k}) AS held_{k}", ",\n        ")
-    return f"""ru_held AS (
-    SELECT date_trunc('month', activity_date)::DATE AS month, subgrid_id,
+    # Packed sums, unpacked once per sub-grid and month (see FIELD_BITS).
+    packed = ",\n        ".join(
+        f"sum(r.{status}_{half}) AS {status}_{half}"
+        for status in ("present", "leave")
+        for half in ("even", "odd")
+    )
+    counts = ",\n    ".join(
+        f"coalesce({type_count(f'g.{status}', t)}, 0)::INTEGER AS {status}_{k}"
+        for status in ("present", "leave")
+        for t, k in TYPE_KEYS.items()
+    )
+    out = each_type("coalesce(h.held_{k}, 0)::SMALLINT AS held_{k}") + ",\n    " + counts
+    return f"""WITH ru_months AS (SELECT DISTINCT month FROM {acts}),
+ru_held AS (
+    SELECT month, subgrid_key,
         {held}
-    FROM activity
-    WHERE subgrid_id IS NOT NULL AND activity_date >= {from_month}
-    GROUP BY ALL
-)"""
-
-
-def values_ctes(person_keys: str, from_month: str, subgrid_keys: str) -> str:
-    """CTEs ending in ``ru_values``: per member and data month, that month's numbers.
-
-    Rows start with the member's first month on the roll; after the member leaves
-    they go on with ``on_roll`` false and zeros. ``from_month`` is a SQL expression:
-    data months before it are left out.
-    """
-    per_type = each_type(
-        "count(*) FILTER (WHERE a.own AND a.activity_type = $t_{k} AND a.status = $s_present)"
-        " AS present_{k},\n"
-        "        count(*) FILTER (WHERE a.own AND a.activity_type = $t_{k}"
-        " AND a.status = $s_leave) AS leave_{k}",
-        ",\n        ",
-    )
-    on_roll = each_type(
-        "CASE WHEN r.on_roll THEN coalesce(a.present_{k}, 0) ELSE 0 END AS present_{k},\n"
-        "        CASE WHEN r.on_roll THEN coalesce(a.leave_{k}, 0) ELSE 0 END AS leave_{k},\n"
-        "        CASE WHEN r.on_roll THEN coalesce(h.held_{k}, 0) ELSE 0 END AS held_{k}",
-        ",\n        ",
-    )
-    return f"""WITH {months_cte(from_month)},
-{held_cte(from_month)},
-ru_people AS (
-    SELECT k.person_key, p.person_id, p.subgrid_id, sk.subgrid_key, p.active_from, p.active_to
-    FROM person p
-    JOIN {subgrid_keys} sk ON sk.subgrid_id = p.subgrid_id
-    JOIN {person_keys} k ON k.person_id = p.person_id
-    WHERE p.is_party_member
+    FROM {acts}
+    WHERE subgrid_key IS NOT NULL
+    GROUP BY month, subgrid_key
 ),
-ru_rows AS (
-    SELECT m.month, pp.person_key, pp.person_id, pp.subgrid_id, pp.subgrid_key,
-        pp.active_to IS NULL OR pp.active_to >= m.month AS on_roll
-    FROM ru_people pp
-    JOIN ru_months m ON pp.active_from <= last_day(m.month)
+ru_roll AS (
+    SELECT o.month, m.subgrid_key, count(*) AS members
+    FROM {members} m
+    JOIN ru_months o ON o.month BETWEEN m.first_month AND coalesce(m.last_month, $open_end)
+    GROUP BY o.month, m.subgrid_key
 ),
-ru_attended AS (
-    SELECT date_trunc('month', act.activity_date)::DATE AS month, t.person_id,
-        act.activity_type, t.status, t.mode,
-        coalesce(act.subgrid_id = p.subgrid_id, false) AS own
-    FROM attendance t
-    JOIN activity act ON act.activity_id = t.activity_id
-    JOIN person p ON p.person_id = t.person_id
-    WHERE p.is_party_member AND act.activity_date >= {from_month}
-),
-ru_per_member AS (
-    SELECT a.month, a.person_id,
-        bool_or(a.activity_type = $t_study_type AND a.status = $s_present) AS reached,
-        bool_or(a.activity_type = $t_study_type AND a.status = $s_present
-                AND a.mode = $m_home) AS reached_home,
-        count(*) FILTER (WHERE a.activity_type = $t_volunteer_type
-                         AND a.status = $s_present) AS volunteer,
-        {per_type}
-    FROM ru_attended a
-    GROUP BY a.month, a.person_id
-),
-ru_values AS (
-    SELECT r.month, r.person_key, r.subgrid_id, r.subgrid_key, r.on_roll,
-        r.on_roll AND coalesce(a.reached, false) AS reached,
-        r.on_roll AND coalesce(a.reached_home, false) AS reached_home,
-        CASE WHEN r.on_roll THEN coalesce(a.volunteer, 0) ELSE 0 END AS volunteer,
-        {on_roll}
-    FROM ru_rows r
-    LEFT JOIN ru_per_member a ON a.month = r.month AND a.person_id = r.person_id
-    LEFT JOIN ru_held h ON h.month = r.month AND h.subgrid_id = r.subgrid_id
-)"""
-
-
-def member_month_select(values: str, base: str | None) -> str:
-    """``ru_member_month`` rows from a ``ru_values`` relation.
-
-    ``base`` is a relation of ``ru_member_month`` rows the sums continue from (the last
-    data month before the first recomputed one), or ``None`` to start from zero.
-    """
-    sums = ["months", "reached", "volunteer"]
-    sums += [f"{part}_{k}" for part in ("present", "leave", "held") for k in TYPE_KEYS.values()]
-    source = {"months": "v.on_roll::INTEGER", "reached": "v.reached::INTEGER"}
-    carried = ",\n    ".join(
-        f"({'coalesce(b.c_' + s + ', 0) + ' if base else ''}"
-        f"sum({source.get(s, 'v.' + s)}) OVER w)::INTEGER AS c_{s}"
-        for s in sums
-    )
-    join = f"LEFT JOIN {base} b ON b.person_key = v.person_key" if base else ""
-    return f"""SELECT v.month, v.person_key, v.subgrid_id, v.subgrid_key, v.on_roll, v.reached,
-    {carried}
-FROM {values} v
-{join}
-WINDOW w AS (PARTITION BY v.person_key ORDER BY v.month
-    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"""
-
-
-def subgrid_month_select(values: str, subgrid_keys: str) -> str:
-    """``ru_subgrid_month`` rows from a ``ru_values`` relation (every registry sub-grid).
-
-    Needs ``ru_months`` and ``ru_held`` in scope.
-    """
-    held = each_type("coalesce(h.held_{k}, 0)::SMALLINT AS held_{k}")
-    counts = each_type(
-        "sum(present_{k})::INTEGER AS present_{k},\n        sum(leave_{k})::INTEGER AS leave_{k}",
-        ",\n        ",
-    )
-    out = each_type("coalesce(c.present_{k}, 0) AS present_{k}")
-    out += ",\n    " + each_type("coalesce(c.leave_{k}, 0) AS leave_{k}")
-    return f"""SELECT m.month, s.subgrid_id, s.subgrid_key,
-    coalesce(c.members, 0) AS members,
-    coalesce(c.reached, 0) AS reached,
-    coalesce(c.reached_home, 0) AS reached_home,
-    coalesce(c.volunteer_members, 0) AS volunteer_members,
-    {held},
+ru_signed AS (
+    SELECT r.month, r.subgrid_key,
+        count(*) FILTER (WHERE r.reached) AS reached,
+        count(*) FILTER (WHERE r.reached_home) AS reached_home,
+        count(*) FILTER (WHERE r.volunteer > 0) AS volunteer_members,
+        {packed}
+    FROM {member_month} r
+    WHERE r.month IN (SELECT month FROM ru_months)
+    GROUP BY r.month, r.subgrid_key
+)
+SELECT o.month, s.subgrid_key,
+    coalesce(l.members, 0)::INTEGER AS members,
+    coalesce(g.reached, 0)::INTEGER AS reached,
+    coalesce(g.reached_home, 0)::INTEGER AS reached_home,
+    coalesce(g.volunteer_members, 0)::INTEGER AS volunteer_members,
     {out}
-FROM {subgrid_keys} s
-CROSS JOIN ru_months m
-LEFT JOIN (
-    SELECT month, subgrid_id,
-        count(*)::INTEGER AS members,
-        count(*) FILTER (WHERE reached)::INTEGER AS reached,
-        count(*) FILTER (WHERE reached_home)::INTEGER AS reached_home,
-        count(*) FILTER (WHERE volunteer > 0)::INTEGER AS volunteer_members,
-        {counts}
-    FROM {values}
-    WHERE on_roll
-    GROUP BY month, subgrid_id
-) c ON c.month = m.month AND c.subgrid_id = s.subgrid_id
-LEFT JOIN ru_held h ON h.month = m.month AND h.subgrid_id = s.subgrid_id"""
+FROM {subgrids} s
+CROSS JOIN ru_months o
+LEFT JOIN ru_roll l ON l.month = o.month AND l.subgrid_key = s.subgrid_key
+LEFT JOIN ru_held h ON h.month = o.month AND h.subgrid_key = s.subgrid_key
+LEFT JOIN ru_signed g ON g.month = o.month AND g.subgrid_key = s.subgrid_key"""
 
 
-def village_month_select(from_month: str) -> str:
-    """``ru_village_month`` rows: activities per village, data month and type."""
+def _village_month_select(acts: str) -> str:
     held = each_type("(count(*) FILTER (WHERE activity_type = $t_{k}))::SMALLINT AS held_{k}")
-    return f"""SELECT date_trunc('month', activity_date)::DATE AS month, village_id,
+    return f"""SELECT month, village_id,
     {held}
-FROM activity
-WHERE activity_date >= {from_month}
-GROUP BY ALL"""
+FROM {acts}
+GROUP BY month, village_id"""
 
 
-# Per report: unit ids and durations (hours), independent of the configuration.
-REPORT_SELECT = """SELECT r.report_id, r.subgrid_id, sk.subgrid_key, s.village_id, v.town_id,
-    r.category, pk.person_key AS reporter_key,
-    r.reporter_id, r.summary, r.status, coalesce(r.status = $s_refused, false) AS refused,
-    date_trunc('month', r.reported_at)::DATE AS month,
-    r.reported_at, r.accepted_at, r.verified_at, r.resolved_at,
-    epoch(r.accepted_at - r.reported_at) / 3600.0 AS accept_h,
-    epoch(r.verified_at - r.reported_at) / 3600.0 AS verify_h,
-    epoch(r.resolved_at - r.reported_at) / 3600.0 AS resolve_h,
-    r.satisfaction
-FROM report r
-JOIN subgrid s ON s.subgrid_id = r.subgrid_id
-JOIN {subgrid_keys} sk ON sk.subgrid_id = r.subgrid_id
-JOIN village v ON v.village_id = s.village_id
-LEFT JOIN {person_keys} pk ON pk.person_id = r.reporter_id"""
+# Deductions with the keys of the unit they are recorded on: a sub-grid (its key), a
+# person (their sub-grid's key; ``person_key`` when a member), or anything else
+# (village, town: no keys).
+DEDUCTION_SELECT = """SELECT d.unit_id, date_trunc('month', d.deduction_date)::DATE AS month,
+    d.points::DOUBLE AS points,
+    coalesce(sk.subgrid_key, psk.subgrid_key) AS subgrid_key,
+    sk.subgrid_key IS NOT NULL AS on_subgrid,
+    p.person_id IS NOT NULL AS on_person,
+    m.person_key
+FROM deduction d
+LEFT JOIN {subgrids} sk ON sk.subgrid_id = d.unit_id
+LEFT JOIN person p ON p.person_id = d.unit_id
+LEFT JOIN {subgrids} psk ON psk.subgrid_id = p.subgrid_id
+LEFT JOIN {members} m ON m.person_id = d.unit_id"""
 
 # Survey scores of sub-grids, with the months their period covers (2026H1, 2026Q3,
 # 2026 or 2026-05; other spellings are left out).
-# Deductions with the keys of the unit they are recorded on: a sub-grid (its key), a
-# person (their key and sub-grid key), or anything else (village, town: no keys).
-DEDUCTION_SELECT = """SELECT d.unit_id, date_trunc('month', d.deduction_date)::DATE AS month,
-    d.deduction_date, d.points::DOUBLE AS points,
-    coalesce(sk.subgrid_key, psk.subgrid_key) AS subgrid_key,
-    sk.subgrid_key IS NOT NULL AS on_subgrid,
-    pk.person_key
-FROM deduction d
-LEFT JOIN {subgrid_keys} sk ON sk.subgrid_id = d.unit_id
-LEFT JOIN {person_keys} pk ON pk.person_id = d.unit_id
-LEFT JOIN person p ON p.person_id = d.unit_id
-LEFT JOIN {subgrid_keys} psk ON psk.subgrid_id = p.subgrid_id"""
-
-SURVEY_SELECT = r"""SELECT e.unit_id AS subgrid_id, sk.subgrid_key, e.period, e.index_name,
-    e.rater,
+SURVEY_SELECT = r"""SELECT sk.subgrid_key, e.index_name, e.rater,
     e.score::DOUBLE AS score, p.p_start, p.p_end
 FROM evaluation e
-JOIN {subgrid_keys} sk ON sk.subgrid_id = e.unit_id
+JOIN {subgrids} sk ON sk.subgrid_id = e.unit_id
 JOIN (
     SELECT period,
         CASE WHEN regexp_full_match(period, '\d{4}H[12]')
@@ -346,58 +321,63 @@ JOIN (
 WHERE p.p_start IS NOT NULL"""
 
 
+def _fill(sql: str, **names: str) -> str:
+    for name, value in names.items():
+        sql = sql.replace("{" + name + "}", value)
+    return sql
+
+
 def direct_relations() -> dict[str, str]:
     """The rollups as subqueries over the base tables (every month), for metrics.
 
-    Same names as the tables; ``metrics`` uses these when the rollups are not ready,
-    and the tests compare both paths.
+    Same names and columns as the tables; ``metrics`` uses these when the rollups are
+    not ready, and the tests compare both paths.
     """
-    keys = f"({PERSON_KEYS_SELECT})"
     subgrids = f"({SUBGRID_KEYS_SELECT})"
-    ctes = values_ctes(keys, EPOCH, subgrids)
+    members = "(" + _fill(MEMBER_SELECT, subgrids=subgrids) + ")"
+    acts = "(" + _fill(ACTS_SELECT, subgrids=subgrids, where="TRUE") + ")"
+    signins = _fill(SIGNINS_FROM, acts=acts, members=members)
+    member_month = "(" + _fill(MEMBER_MONTH_SELECT, signins=signins) + ")"
     return {
-        "ru_person": keys,
         "ru_subgrid": subgrids,
-        "ru_member_month": f"({ctes}\n{member_month_select('ru_values', None)})",
-        "ru_subgrid_month": f"({ctes}\n{subgrid_month_select('ru_values', subgrids)})",
-        "ru_village_month": f"({village_month_select(EPOCH)})",
-        "ru_report": "("
-        + REPORT_SELECT.replace("{subgrid_keys}", subgrids).replace("{person_keys}", keys)
+        "ru_member": members,
+        "ru_member_month": member_month,
+        "ru_subgrid_month": "("
+        + _subgrid_month_select(acts, members, member_month, subgrids)
         + ")",
-        "ru_survey": f"({SURVEY_SELECT.replace('{subgrid_keys}', subgrids)})",
-        "ru_deduction": "("
-        + DEDUCTION_SELECT.replace("{subgrid_keys}", subgrids).replace("{person_keys}", keys)
-        + ")",
+        "ru_village_month": f"({_village_month_select(acts)})",
+        "ru_deduction": "(" + _fill(DEDUCTION_SELECT, subgrids=subgrids, members=members) + ")",
+        "ru_survey": "(" + _fill(SURVEY_SELECT, subgrids=subgrids) + ")",
     }
-
-
-def _member_cumulative_ddl() -> str:
-    cols = ["c_months", "c_reached", "c_volunteer"]
-    cols += [f"c_{part}_{k}" for part in ("present", "leave", "held") for k in TYPE_KEYS.values()]
-    return ",\n    ".join(f"{c} INTEGER NOT NULL" for c in cols)
 
 
 DDL = {
     "ru_subgrid": """CREATE TABLE IF NOT EXISTS ru_subgrid (
     subgrid_key INTEGER NOT NULL,
-    subgrid_id VARCHAR NOT NULL
-)""",
-    "ru_person": """CREATE TABLE IF NOT EXISTS ru_person (
-    person_key INTEGER NOT NULL,
-    person_id VARCHAR NOT NULL
-)""",
-    "ru_member_month": f"""CREATE TABLE IF NOT EXISTS ru_member_month (
-    month DATE NOT NULL,
-    person_key INTEGER NOT NULL,
     subgrid_id VARCHAR NOT NULL,
+    village_id VARCHAR NOT NULL
+)""",
+    "ru_member": """CREATE TABLE IF NOT EXISTS ru_member (
+    person_key INTEGER NOT NULL,
+    person_id VARCHAR NOT NULL,
     subgrid_key INTEGER NOT NULL,
-    on_roll BOOLEAN NOT NULL,
+    first_month DATE NOT NULL,
+    last_month DATE
+)""",
+    "ru_member_month": """CREATE TABLE IF NOT EXISTS ru_member_month (
+    month DATE NOT NULL,
+    subgrid_key INTEGER NOT NULL,
+    person_key INTEGER NOT NULL,
     reached BOOLEAN NOT NULL,
-    {_member_cumulative_ddl()}
+    reached_home BOOLEAN NOT NULL,
+    volunteer INTEGER NOT NULL,
+    present_even HUGEINT NOT NULL,
+    present_odd HUGEINT NOT NULL,
+    leave_even HUGEINT NOT NULL,
+    leave_odd HUGEINT NOT NULL
 )""",
     "ru_subgrid_month": f"""CREATE TABLE IF NOT EXISTS ru_subgrid_month (
     month DATE NOT NULL,
-    subgrid_id VARCHAR NOT NULL,
     subgrid_key INTEGER NOT NULL,
     members INTEGER NOT NULL,
     reached INTEGER NOT NULL,
@@ -412,45 +392,17 @@ DDL = {
     village_id VARCHAR NOT NULL,
     {each_type("held_{k} SMALLINT NOT NULL")}
 )""",
-    "ru_report": """CREATE TABLE IF NOT EXISTS ru_report (
-    report_id VARCHAR NOT NULL,
-    subgrid_id VARCHAR NOT NULL,
-    subgrid_key INTEGER NOT NULL,
-    village_id VARCHAR NOT NULL,
-    town_id VARCHAR NOT NULL,
-    category VARCHAR NOT NULL,
-    reporter_key INTEGER,
-    reporter_id VARCHAR,
-    summary VARCHAR,
-    status VARCHAR NOT NULL,
-    refused BOOLEAN NOT NULL,
-    month DATE NOT NULL,
-    reported_at TIMESTAMP NOT NULL,
-    accepted_at TIMESTAMP,
-    verified_at TIMESTAMP,
-    resolved_at TIMESTAMP,
-    accept_h DOUBLE,
-    verify_h DOUBLE,
-    resolve_h DOUBLE,
-    satisfaction INTEGER
-)""",
-    "ru_month_state": """CREATE TABLE IF NOT EXISTS ru_month_state (
-    month DATE NOT NULL,
-    fingerprint VARCHAR NOT NULL
-)""",
     "ru_deduction": """CREATE TABLE IF NOT EXISTS ru_deduction (
     unit_id VARCHAR NOT NULL,
     month DATE NOT NULL,
-    deduction_date DATE NOT NULL,
     points DOUBLE NOT NULL,
     subgrid_key INTEGER,
     on_subgrid BOOLEAN NOT NULL,
+    on_person BOOLEAN NOT NULL,
     person_key INTEGER
 )""",
     "ru_survey": """CREATE TABLE IF NOT EXISTS ru_survey (
-    subgrid_id VARCHAR NOT NULL,
     subgrid_key INTEGER NOT NULL,
-    period VARCHAR NOT NULL,
     index_name VARCHAR NOT NULL,
     rater VARCHAR NOT NULL,
     score DOUBLE NOT NULL,
@@ -459,7 +411,7 @@ DDL = {
 )""",
 }
 
-# What the member rollup depends on besides activities and attendance: if any of it
+# What the member rollups depend on besides activities and sign-ins: if any of it
 # changes, an incremental refresh turns into a full one (whatever months were passed).
 ROSTER_FINGERPRINT = """
 SELECT concat_ws('/',
@@ -468,6 +420,17 @@ SELECT concat_ws('/',
                               active_to)), 0) FROM person),
     (SELECT count(*) FROM subgrid),
     (SELECT coalesce(sum(hash(subgrid_id, village_id)), 0) FROM subgrid))
+"""
+
+# The deductions and the evaluations, whose rollups are rebuilt whole when they change.
+SOURCE_FINGERPRINTS = """
+SELECT concat_ws('/',
+    (SELECT count(*) FROM deduction),
+    (SELECT coalesce(sum(hash(deduction_date, unit_id, item, points)), 0) FROM deduction)),
+  concat_ws('/',
+    (SELECT count(*) FROM evaluation),
+    (SELECT coalesce(sum(hash(period, unit_id, index_name, rater, score)), 0)
+     FROM evaluation))
 """
 
 
@@ -498,7 +461,8 @@ def create_rollups(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
     state = _meta(con, STATE_KEY)
     if state not in (None, ROLLUP_VERSION, "pending"):
-        for table in TABLES:
+        # Every table any layout ever had, so that none is left behind.
+        for table in (*TABLES, "ru_person", "ru_report", "ru_month_state"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         state = None
     for table in TABLES:
@@ -507,147 +471,133 @@ def create_rollups(con: duckdb.DuckDBPyConnection) -> None:
         _set_meta(con, STATE_KEY, "pending")
 
 
-# What the monthly rollups of a month are made of: its activities and their sign-ins.
-MONTH_FINGERPRINTS = """
-WITH acts AS (
-    SELECT activity_id, date_trunc('month', activity_date)::DATE AS month,
-        hash(activity_id, activity_date, village_id, subgrid_id, activity_type) AS h
-    FROM activity
-    WHERE activity_date >= $first AND activity_date < $after
-      AND date_trunc('month', activity_date)::DATE IN (SELECT unnest($months::DATE[]))
-)
-SELECT month, concat_ws('/', count(*), sum(h)) AS fingerprint
-FROM (
-    SELECT month, h FROM acts
-    UNION ALL
-    SELECT a.month, hash(t.activity_id, t.person_id, t.status, t.mode)
-    FROM attendance t JOIN acts a ON a.activity_id = t.activity_id
-)
-GROUP BY month
-"""
-
-
-def _fingerprints(con: duckdb.DuckDBPyConnection, months: list[date] | None) -> dict[date, str]:
-    """Fingerprint of each data month among ``months`` (None: every data month)."""
-    if months is None:
-        months = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT date_trunc('month', activity_date)::DATE FROM activity"
-            ).fetchall()
-        ]
-    if not months:
-        return {}
+def _month_range(months: list[date]) -> dict[str, object]:
+    """Bound values selecting the activities of ``months`` (a range prunes, a list picks)."""
     last = max(months)
-    values = {
+    return {
         "months": sorted(months),
         "first": min(months),
         "after": date(last.year + last.month // 12, last.month % 12 + 1, 1),
     }
-    return dict(con.execute(MONTH_FINGERPRINTS, values).fetchall())
 
 
-def refresh(con: duckdb.DuckDBPyConnection, months: Collection[date] | None = None) -> None:
-    """Recompute rollups for ``months`` (first days of months); ``None`` means all.
+MONTHS_WHERE = """a.activity_date >= $first AND a.activity_date < $after
+  AND date_trunc('month', a.activity_date)::DATE IN (SELECT unnest($months::DATE[]))"""
 
-    Call it inside every load and undo transaction with the months the load touched
-    (any kind of row; an empty collection is fine) or ``None`` for everything. Of the
-    given months, only those whose activities or sign-ins really changed (checked by a
-    fingerprint per month) cost a recomputation of the monthly rollups — from the
-    earliest changed month on, since the member rollup holds running sums; for the
-    usual load of the latest month, that month alone. A report load that names many
-    months therefore costs one fingerprint pass, not a rebuild. ``ru_report`` and
-    ``ru_survey`` are rebuilt whole on every call. The roster and the registry are
-    fingerprinted too: if they changed since the last refresh, the refresh is a full
-    one whatever ``months`` says.
+
+def refresh(
+    con: duckdb.DuckDBPyConnection,
+    months: Collection[date] | Mapping[str, Collection[date]] | None = None,
+) -> None:
+    """Bring the rollups in step with the base tables after a load or an undo.
+
+    ``months`` says what changed:
+
+    * ``None``: everything (a full rebuild).
+    * a plain collection of months (first days; any day of the month will do): the
+      monthly rollups of those months are recomputed, and the deduction and survey
+      rollups rebuilt if their source tables changed (a fingerprint of each).
+    * a mapping from load kind (``activity``, ``attendance``, ``report``,
+      ``evaluation``, ``deduction`` …, the loader's kind names) to the months that
+      kind's rows touched: only the ``activity``/``attendance`` months are
+      recomputed, and the deduction and survey rollups are rebuilt only when their
+      kind is present. The cheap path for the loader: a load of reports then costs
+      no monthly recomputation at all.
+
+    A month's rows are recomputed alone (no running sums carry into later months),
+    by one aggregation of its sign-ins. The roster and the registry are fingerprinted:
+    if they changed since the last refresh, the refresh is a full one whatever
+    ``months`` says. An empty collection is fine.
 
     Runs inside the caller's transaction: it never begins or commits one.
     """
     roster = con.execute(ROSTER_FINGERPRINT).fetchall()[0][0]
     if months is not None and (not rollups_ready(con) or _meta(con, ROSTER_KEY) != roster):
         months = None
-    values = params()
     if months is None:
         for table in TABLES:
             con.execute(f"DELETE FROM {table}")
-        con.execute(f"INSERT INTO ru_person {PERSON_KEYS_SELECT}")
         con.execute(f"INSERT INTO ru_subgrid {SUBGRID_KEYS_SELECT}")
-        _refresh_months(con, EPOCH, None, values)
-        changed = _fingerprints(con, None)
+        sql = _fill(MEMBER_SELECT, subgrids="ru_subgrid")
+        con.execute(f"INSERT INTO ru_member SELECT * FROM ({sql}) ORDER BY person_key")
+        every = "SELECT DISTINCT date_trunc('month', activity_date)::DATE FROM activity"
+        _recompute_months(con, [r[0] for r in con.execute(every).fetchall()])
+        _rebuild_sources(con)
+    elif isinstance(months, Mapping):
+        _recompute_months(con, _firsts(m for k in MONTHLY_KINDS for m in months.get(k, ())))
+        if {"deduction", "evaluation"} & set(months):
+            _rebuild_sources(con)
     else:
-        given = sorted({date(m.year, m.month, 1) for m in months})
-        now = _fingerprints(con, given)
-        stored = dict(
-            con.execute(
-                "SELECT month, fingerprint FROM ru_month_state "
-                "WHERE month IN (SELECT unnest(?::DATE[]))",
-                [given],
-            ).fetchall()
-        )
-        stale = [m for m in given if now.get(m) != stored.get(m)]
-        changed = {m: now[m] for m in stale if m in now}
-        if stale:
-            for table in MONTHLY_TABLES:
-                con.execute(f"DELETE FROM {table} WHERE month >= ?", [stale[0]])
-            con.execute(
-                "DELETE FROM ru_month_state WHERE month IN (SELECT unnest(?::DATE[]))", [stale]
-            )
-            # After the delete, the latest remaining month is the one sums continue from.
-            base = (
-                "(SELECT * FROM ru_member_month"
-                " WHERE month = (SELECT max(month) FROM ru_member_month))"
-            )
-            _refresh_months(con, "$from_month", base, values | {"from_month": stale[0]})
-    if changed:
-        con.execute(
-            "INSERT INTO ru_month_state SELECT unnest(?::DATE[]), unnest(?::VARCHAR[])",
-            [list(changed), list(changed.values())],
-        )
-    for table in WHOLE_TABLES:
-        con.execute(f"DELETE FROM {table}")
-    report = REPORT_SELECT.replace("{subgrid_keys}", "ru_subgrid").replace(
-        "{person_keys}", "ru_person"
-    )
-    survey = SURVEY_SELECT.replace("{subgrid_keys}", "ru_subgrid")
-    _insert_sql(con, "ru_report", report, values, "month, subgrid_key, report_id")
-    _insert_sql(con, "ru_survey", survey, values, "subgrid_key, period, index_name, rater")
-    deduction = DEDUCTION_SELECT.replace("{subgrid_keys}", "ru_subgrid").replace(
-        "{person_keys}", "ru_person"
-    )
-    _insert_sql(con, "ru_deduction", deduction, values, "month, unit_id")
+        _recompute_months(con, _firsts(months))
+        if _meta(con, SOURCES_KEY) != _source_fingerprints(con):
+            _rebuild_sources(con)
     _set_meta(con, ROSTER_KEY, roster)
     _set_meta(con, STATE_KEY, ROLLUP_VERSION)
 
 
-def _refresh_months(
-    con: duckdb.DuckDBPyConnection, from_month: str, base: str | None, values: dict
-) -> None:
-    """Insert the monthly rollups of the data months from ``from_month`` on."""
-    ctes = values_ctes("ru_person", from_month, "ru_subgrid")
-    con.execute("DROP TABLE IF EXISTS ru_values_tmp")
-    sql = f"CREATE TEMP TABLE ru_values_tmp AS {ctes} SELECT * FROM ru_values"
-    con.execute(sql, bound(sql, values))
+def _firsts(months: Iterable[date]) -> list[date]:
+    return sorted({date(m.year, m.month, 1) for m in months})
+
+
+def _source_fingerprints(con: duckdb.DuckDBPyConnection) -> str:
+    return "|".join(con.execute(SOURCE_FINGERPRINTS).fetchall()[0])
+
+
+def _recompute_months(con: duckdb.DuckDBPyConnection, months: list[date]) -> None:
+    """Replace the monthly rollup rows of ``months`` (a month without activities loses
+    its rows: it is no longer a data month)."""
+    if not months:
+        return
+    for table in MONTHLY_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE month IN (SELECT unnest(?::DATE[]))", [months])
+    values = params()
+    sql = "CREATE OR REPLACE TEMP TABLE _ru_acts AS " + _fill(
+        ACTS_SELECT, subgrids="ru_subgrid", where=MONTHS_WHERE
+    )
+    con.execute(sql, bound(sql, values | _month_range(months)))
     try:
-        _insert_sql(
-            con,
-            "ru_member_month",
-            member_month_select("ru_values_tmp", base),
-            values,
-            "month, subgrid_key, person_key",
-        )
-        scope = f"WITH {months_cte(from_month)},\n{held_cte(from_month)}\n"
-        sql = scope + subgrid_month_select("ru_values_tmp", "ru_subgrid")
-        _insert_sql(con, "ru_subgrid_month", sql, values, "month, subgrid_key")
-        _insert_sql(
-            con, "ru_village_month", village_month_select(from_month), values, "month, village_id"
-        )
+        signins = _fill(SIGNINS_FROM, acts="_ru_acts", members="ru_member")
+        select = _fill(MEMBER_MONTH_SELECT, signins=signins)
+        _insert(con, "ru_member_month", select, values, "month, subgrid_key, person_key")
+        select = _subgrid_month_select("_ru_acts", "ru_member", "ru_member_month", "ru_subgrid")
+        _insert(con, "ru_subgrid_month", select, values, "month, subgrid_key")
+        _insert(con, "ru_village_month", _village_month_select("_ru_acts"), values, "month")
     finally:
-        con.execute("DROP TABLE IF EXISTS ru_values_tmp")
+        con.execute("DROP TABLE IF EXISTS _ru_acts")
+    _check_type_counts(con, months)
 
 
-def _insert_sql(
+def _check_type_counts(con: duckdb.DuckDBPyConnection, months: list[date]) -> None:
+    """Refuse counts the packed per-type columns could not hold (see FIELD_BITS)."""
+    largest = each_type("held_{k}", ", ")
+    row = con.execute(
+        f"SELECT max(greatest({largest})) FROM ru_subgrid_month "
+        "WHERE month IN (SELECT unnest(?::DATE[]))",
+        [months],
+    ).fetchall()[0]
+    if row[0] is not None and row[0] >= TYPE_LIMIT:
+        raise ValueError(
+            f"汇总表无法计数：同一子网格同一月份同一类型的活动达 {row[0]} 次"
+            f"（上限 {TYPE_LIMIT - 1}）"
+        )
+
+
+def _rebuild_sources(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the deduction and survey rollups whole (both are small)."""
+    for table in ("ru_deduction", "ru_survey"):
+        con.execute(f"DELETE FROM {table}")
+    values = params()
+    deduction = _fill(DEDUCTION_SELECT, subgrids="ru_subgrid", members="ru_member")
+    _insert(con, "ru_deduction", deduction, values, "month, unit_id")
+    survey = _fill(SURVEY_SELECT, subgrids="ru_subgrid")
+    _insert(con, "ru_survey", survey, values, "subgrid_key, index_name, rater")
+    _set_meta(con, SOURCES_KEY, _source_fingerprints(con))
+
+
+def _insert(
     con: duckdb.DuckDBPyConnection, table: str, select: str, values: dict, order: str
 ) -> None:
-    # Sorted by month then unit: range scans by month skip whole row groups.
+    # Sorted by month then unit: range scans by month (and a village's key range)
+    # skip whole row groups.
     sql = f"INSERT INTO {table} SELECT * FROM ({select}) ORDER BY {order}"
     con.execute(sql, bound(sql, values))

@@ -34,6 +34,7 @@ import polars as pl
 from etl import contracts as ct
 from etl.contracts import KINDS, Kind
 from etl.normalize import (
+    clean,
     fast_parse,
     finish_parse,
     normalize_codes,
@@ -41,7 +42,7 @@ from etl.normalize import (
     parse_bools,
     parse_periods,
 )
-from etl.reader import ROW, RawTable
+from etl.reader import ROW, RawTable, clean_columns, non_empty_rows
 
 PART = "_part"  # index of the table within the upload
 TEXT = "__text"  # suffix of the as-written text columns kept for reports
@@ -146,6 +147,10 @@ class Part:
     index: int
     raw: RawTable
     typed: pl.DataFrame
+    # The text of the present columns (+ ROW) that reports quote: cleaned, except the
+    # columns read completely by the fast path, which are as read (they held no blanks;
+    # reports strip the values they quote).
+    text: pl.DataFrame
     # Columns the canonical fast path read completely (every value parsed or allowed):
     # their type and enumeration rules cannot fire and are skipped.
     clean: frozenset[str] = frozenset()
@@ -218,36 +223,74 @@ POLARS_TYPES = {
 
 
 def type_table(raw: RawTable, index: int) -> Part:
-    """Convert a raw table's text columns to the kind's types (absent columns → null).
+    """Clean and convert a raw table's text columns to the kind's types (absent → null).
 
-    The canonical fast path of every column runs in one ``select`` (in parallel); the
-    tolerant normalisers then run only on the columns (and cells) that need them.
+    The canonical fast path of every column runs in one ``select`` (in parallel) on the
+    text as read. A date/time/number column whose every cell parses that way, or an
+    enumeration whose every cell is an allowed value, is done: it held no stray spaces
+    (a blank cell would not have parsed) and needs no cleaning. The other columns (ids,
+    free text, the rare column with quirks) are stripped, then typed, with the tolerant
+    normalisers run only on the columns (and cells) that need them.
     """
     kind = raw.kind
     assert kind is not None
-    frame = raw.frame
-    present = [c for c in kind.columns if c.name in frame.columns]
-    fast = {c.name: _fast(kind, c) for c in present}
-    values = frame.select([fast[c.name][0].alias(c.name) for c in present])
-    checks = [need.alias(name) for name, (_, need) in fast.items() if need is not None]
-    flagged = frame.select(checks).row(0, named=True) if checks else {}
+    text = raw.text
+    present = [c for c in kind.columns if c.name in text.columns]
+    # Only parsed and enumerated columns can prove themselves canonical as read.
+    provable = [c for c in present if c.dtype in PARSED or (kind.name, c.name) in ENUMS]
+    values, flagged = _fast_pass(kind, provable, text)
+    done = {
+        c.name
+        for c in provable
+        if not flagged[c.name]
+        and (c.dtype not in PARSED or values[c.name].null_count() == text[c.name].null_count())
+    }
+    rest = [c for c in present if c.name not in done]
+    if rest:
+        names = [c.name for c in rest]
+        before = sum(text[c].null_count() for c in names)
+        text = clean_columns(text, names)
+        if sum(text[c].null_count() for c in names) > before:  # blanks: rows may be empty now
+            keep = non_empty_rows(text)
+            if keep is not None:
+                text, values = text.filter(keep), values.filter(keep)
+        values_rest, flagged_rest = _fast_pass(kind, rest, text)
+        values = values.with_columns(values_rest[c] for c in names)
+        flagged.update(flagged_rest)
     columns = []
-    clean = set()
+    clean = set(done)
     for c in kind.columns:
-        if c.name not in frame.columns:
-            column = pl.repeat(None, frame.height, dtype=POLARS_TYPES[c.dtype], eager=True)
+        if c.name not in text.columns:
+            column = pl.repeat(None, text.height, dtype=POLARS_TYPES[c.dtype], eager=True)
+        elif c.name in done:
+            column = values[c.name]
         elif flagged.get(c.name) or (
-            c.dtype in PARSED and values[c.name].null_count() != frame[c.name].null_count()
+            c.dtype in PARSED and values[c.name].null_count() != text[c.name].null_count()
         ):
-            column = _slow(kind, c, values[c.name], frame[c.name])
+            column = _slow(kind, c, values[c.name], text[c.name])
         else:
             column = values[c.name]
             clean.add(c.name)
         columns.append(column.alias(c.name))
-    typed = pl.DataFrame(columns, height=frame.height).with_columns(
-        frame[ROW], pl.lit(index, dtype=pl.Int64).alias(PART)
+    typed = pl.DataFrame(columns, height=text.height).with_columns(
+        text[ROW], pl.lit(index, dtype=pl.Int64).alias(PART)
     )
-    return Part(index, raw, typed, frozenset(clean))
+    # Cleaning is idempotent, so the partly cleaned text can stand in for the text as
+    # read: the raw copies of the cleaned columns are freed (a 1M-row file's worth).
+    raw.replace_text(text)
+    return Part(index, raw, typed, text, frozenset(clean))
+
+
+def _fast_pass(
+    kind: Kind, columns: list[ct.Column], text: pl.DataFrame
+) -> tuple[pl.DataFrame, dict[str, bool]]:
+    """The fast-path values of ``columns`` (+ ROW) and, per column, whether some cell
+    needs the slow path (flags; parsed columns tell it by their nulls instead)."""
+    fast = {c.name: _fast(kind, c) for c in columns}
+    values = text.select([fast[c.name][0].alias(c.name) for c in columns] + [pl.col(ROW)])
+    checks = [need.alias(name) for name, (_, need) in fast.items() if need is not None]
+    flagged = text.select(checks).row(0, named=True) if checks else {}
+    return values, {c.name: bool(flagged.get(c.name)) for c in columns}
 
 
 # ------------------------------------------------------------ reference ids
@@ -257,10 +300,12 @@ def type_table(raw: RawTable, index: int) -> Part:
 class Context:
     """What rows are checked against: existing ids (database ∪ this upload), today.
 
-    ``ids[parent]`` holds the referenced ids of that kind that exist; ``missing`` holds,
-    per (table index, column), the distinct values that do not. Checks run on distinct
-    values, so a 1M-row file with 80k distinct activity ids costs 80k lookups, and the
-    row-level rule only runs when something is missing.
+    ``missing`` holds, per (table index, column), the distinct referenced values that
+    exist neither in the upload nor in the database. Checks run on distinct values, so
+    a 1M-row file with 80k distinct activity ids costs 80k lookups, and the row-level
+    rule only runs when something is missing. ``ids`` (the existing ids of each parent
+    kind) and ``subgrid_village`` are only filled for the kinds whose rules need them
+    (evaluations; activities and people).
     """
 
     ids: dict[str, pl.Series]
@@ -270,21 +315,73 @@ class Context:
 
 
 def build_context(con: duckdb.DuckDBPyConnection, parts: Sequence[Part], today: date) -> Context:
-    """Collect, per parent kind, the ids the upload refers to that exist (DB or upload)."""
+    """Find, per reference column, the distinct ids that exist neither in the upload nor
+    in the database (an anti-join in DuckDB over the distinct values)."""
     by_kind: dict[str, list[Part]] = {}
     for p in parts:
         by_kind.setdefault(p.kind.name, []).append(p)
+    distinct = _distinct_references(parts)
+    own = {
+        parent: [p.typed[key_column(parent)] for p in by_kind.get(parent, [])]
+        for parent in PARENT_KINDS
+    }
+    missing = {}
+    for ref in REFERENCES:
+        for p in by_kind.get(ref.kind, []):
+            values = distinct.get((p.index, ref.column))
+            if values is None or values.is_empty():
+                continue
+            mine = [ids for t in ref.targets for ids in own[t]]
+            if mine:
+                values = values.filter(~values.is_in(pl.concat(mine).implode()))
+            if values.len():
+                absent = _absent(con, ref.targets, values)
+                if absent.len():
+                    missing[(p.index, ref.column)] = absent
+    ids = _known_ids(con, by_kind, distinct, own) if "evaluation" in by_kind else {}
+    subgrids = pl.DataFrame(schema={"subgrid_id": pl.String, "village_id": pl.String})
+    if by_kind.keys() & {"activity", "person"}:
+        subgrids = con.sql("SELECT subgrid_id, village_id FROM subgrid").pl()
+        mine = [p.typed.select("subgrid_id", "village_id") for p in by_kind.get("subgrid", [])]
+        if mine:
+            subgrids = pl.concat([*mine, subgrids]).unique("subgrid_id", keep="first")
+    return Context(ids, missing, subgrids, today)
+
+
+def _distinct_references(parts: Sequence[Part]) -> dict[tuple[int, str], pl.Series]:
+    """The distinct values of every reference column, one parallel select per table."""
     distinct: dict[tuple[int, str], pl.Series] = {}
-    for p in parts:  # the distinct values of every reference column, in one parallel select
+    for p in parts:
         columns = [
-            r.column
-            for r in REFERENCES
-            if r.kind == p.kind.name and r.column in p.raw.frame.columns
+            r.column for r in REFERENCES if r.kind == p.kind.name and r.column in p.text.columns
         ]
         if columns:
             found = p.typed.select(pl.col(c).drop_nulls().unique().implode() for c in columns)
             for c in columns:
                 distinct[(p.index, c)] = found[c][0]
+    return distinct
+
+
+def _absent(
+    con: duckdb.DuckDBPyConnection, targets: tuple[str, ...], values: pl.Series
+) -> pl.Series:
+    """The ``values`` that are the key of no row of any of the ``targets`` tables."""
+    joins = " ".join(f"ANTI JOIN {t} ON c.v = {t}.{key_column(t)}" for t in targets)
+    con.register("_candidates", values.rename("v").to_frame())
+    try:
+        found = con.sql(f"SELECT c.v FROM _candidates c {joins}").pl()
+    finally:
+        con.unregister("_candidates")
+    return found["v"]
+
+
+def _known_ids(
+    con: duckdb.DuckDBPyConnection,
+    by_kind: dict[str, list[Part]],
+    distinct: dict[tuple[int, str], pl.Series],
+    own: dict[str, list[pl.Series]],
+) -> dict[str, pl.Series]:
+    """Per parent kind, the referenced ids that exist (database or upload)."""
     ids: dict[str, pl.Series] = {}
     for parent in PARENT_KINDS:
         key = key_column(parent)
@@ -295,32 +392,13 @@ def build_context(con: duckdb.DuckDBPyConnection, parts: Sequence[Part], today: 
             for p in by_kind.get(ref.kind, [])
             if (p.index, ref.column) in distinct
         ]
-        own = [p.typed[key].rename(key) for p in by_kind.get(parent, [])]
-        found = [pl.Series(key, [], dtype=pl.String)]
+        found = [pl.Series(key, [], dtype=pl.String), *[s.rename(key) for s in own[parent]]]
         if wanted:
-            candidates = pl.concat([w.rename("v") for w in wanted])
-            if len(wanted) > 1:
-                candidates = candidates.unique()
+            candidates = pl.concat([w.rename("v") for w in wanted]).unique()
             if candidates.len():
                 found.append(_existing(con, parent, key, candidates))
-        ids[parent] = pl.concat([*found, *own]).drop_nulls()
-        if own or len(found) > 2:
-            ids[parent] = ids[parent].unique()
-    missing = {}
-    for ref in REFERENCES:
-        for p in by_kind.get(ref.kind, []):
-            values = distinct.get((p.index, ref.column))
-            if values is None or values.is_empty():
-                continue
-            known = pl.concat([ids[t] for t in ref.targets]).implode()
-            absent = values.filter(~values.is_in(known))
-            if absent.len():
-                missing[(p.index, ref.column)] = absent
-    subgrids = con.sql("SELECT subgrid_id, village_id FROM subgrid").pl()
-    own_subgrids = [p.typed.select("subgrid_id", "village_id") for p in by_kind.get("subgrid", [])]
-    if own_subgrids:
-        subgrids = pl.concat([*own_subgrids, subgrids]).unique("subgrid_id", keep="first")
-    return Context(ids, missing, subgrids, today)
+        ids[parent] = pl.concat(found).drop_nulls().unique()
+    return ids
 
 
 def _existing(
@@ -354,11 +432,17 @@ def _header(kind: Kind, name: str) -> str:
 
 
 def column_rules(
-    kind: Kind, present: set[str], ctx: Context, clean: frozenset[str] = frozenset()
+    kind: Kind,
+    present: set[str],
+    ctx: Context,
+    clean: frozenset[str] = frozenset(),
+    gaps: set[str] | None = None,
 ) -> list[Rule]:
     """Required values, types, enumerations, ranges and dates, from the contracts.
 
     ``clean`` columns were read completely by the fast path: no type/enumeration rules.
+    ``gaps`` (when given) names the columns with at least one empty cell: the
+    required-value rule of the others cannot fire (a null count costs nothing).
     """
     rules: list[Rule] = []
     tomorrow = datetime.combine(ctx.today + timedelta(days=1), datetime.min.time())
@@ -366,7 +450,7 @@ def column_rules(
         if c.name not in present:
             continue
         col, text = pl.col(c.name), _text(c.name)
-        if c.required:
+        if c.required and (gaps is None or c.name in gaps):
             rules.append(Rule(c.name, text.is_null(), "必填项为空"))
         if c.name in clean:
             pass
@@ -577,7 +661,9 @@ def duplicate_rule_rows(part: Part) -> pl.DataFrame:
     """Rows repeating the natural key of an earlier row of the same table."""
     kind = part.kind
     keys = list(kind.key)
-    frame = part.typed.select(*keys, ROW).drop_nulls(keys)
+    frame = part.typed.select(*keys, ROW)
+    if any(frame[k].null_count() for k in keys):  # (drop_nulls copies even when none)
+        frame = frame.drop_nulls(keys)
     if not _may_have_duplicates(frame, keys):
         return empty_report()
     dup = frame.select(keys).is_duplicated()
@@ -613,22 +699,28 @@ def empty_report() -> pl.DataFrame:
 def check_part(part: Part, ctx: Context) -> pl.DataFrame:
     """Every row-level error of one table, as a report frame."""
     kind = part.kind
-    present = {c for c in part.raw.frame.columns if c != ROW}
-    rules = column_rules(kind, present, ctx, part.clean) + reference_rules(part, ctx)
+    frame = part.text
+    present = {c for c in frame.columns if c != ROW}
+    gaps = {c for c in present if frame[c].null_count()}
+    rules = column_rules(kind, present, ctx, part.clean, gaps) + reference_rules(part, ctx)
     rules += kind_rules(kind, present, ctx)
-    texts = part.raw.frame.select([pl.col(c).alias(c + TEXT) for c in present])
+    texts = frame.select([pl.col(c).alias(c + TEXT) for c in present])
     work = pl.concat([part.typed, texts], how="horizontal")
-    hits = work.select([r.mask.fill_null(False).alias(f"r{i}") for i, r in enumerate(rules)])
-    counts = hits.sum().row(0) if rules else ()
+    # One parallel pass counts the hits of every rule; only rules that hit are
+    # evaluated again, to build their report rows.
+    masks = [r.mask.fill_null(False) for r in rules]
+    counts = (
+        work.select(m.sum().alias(f"r{i}") for i, m in enumerate(masks)).row(0) if rules else ()
+    )
     reports = [duplicate_rule_rows(part)]
-    for i, (rule, count) in enumerate(zip(rules, counts, strict=True)):
+    for rule, mask, count in zip(rules, masks, counts, strict=True):
         if not count:
             continue
         header = part.raw.headers.get(rule.column, _header(kind, rule.column))
-        value = _text(rule.column) if rule.column in present else pl.lit(None, pl.String)
+        value = clean(_text(rule.column)) if rule.column in present else pl.lit(None, pl.String)
         reason = pl.lit(rule.reason) if isinstance(rule.reason, str) else rule.reason
         reports.append(
-            work.filter(hits[f"r{i}"]).select(
+            work.filter(mask).select(
                 pl.lit(part.label).alias("文件"),
                 pl.col(ROW).alias("行号"),
                 pl.lit(header).alias("列"),

@@ -75,9 +75,11 @@ def undo(db: Path, upload_id: int, user="tester"):
 def last_batch(db: Path) -> int:
     con = connect(db)
     try:
-        return con.execute("SELECT max(batch_id) FROM upload WHERE status = 'loaded'").fetchall()[
-            0
-        ][0]
+        # The newest data batch (init also records the shipped map boundaries, which
+        # are not loader data and cannot be undone here).
+        return con.execute(
+            "SELECT max(batch_id) FROM upload WHERE status = 'loaded' AND kind <> 'boundary'"
+        ).fetchall()[0][0]
     finally:
         con.close()
 
@@ -404,6 +406,40 @@ def test_undo_refused_while_other_uploads_refer_to_its_ids(empty_db, sample_dir)
         undo(empty_db, a.batch_id)
     assert "签到记录中还有" in str(refused.value) and f"第 {b.batch_id} 次" in str(refused.value)
     assert content_hashes(empty_db) == before
+
+
+def test_undo_of_a_boundary_upload_is_refused(db):
+    """init records the shipped map boundaries in ``upload``; they keep no prior rows, so
+    undo must refuse them rather than mark them undone and change nothing."""
+    (boundary,) = query(db, "SELECT upload_id FROM upload WHERE kind = 'boundary'")[0]
+    before = content_hashes(db)
+    with pytest.raises(UndoRefused, match="地图边界文件"):
+        undo(db, boundary)
+    assert content_hashes(db) == before
+
+
+def test_new_rows_next_to_stored_ones_insert_without_comparison(empty_db, sample_dir):
+    """A month whose keys are all new goes in whole; a later file repeating some stored
+    rows unchanged and changing others is split exactly (the semi-join on keys)."""
+    september, october = sample_dir / "2025-09", sample_dir / "2025-10"
+    load(empty_db, sources([september / "activity.csv", september / "attendance.csv"]))
+    month = load(empty_db, sources([october / "activity.csv", october / "attendance.csv"]))
+    new = read_text(october / "attendance.csv").height
+    assert [(r.kind, r.rows_inserted, r.rows_updated, r.rows_unchanged) for r in month.records][
+        1
+    ] == ("attendance", new, 0, 0)
+    attendance = read_text(september / "attendance.csv")
+    stored = attendance.height + new
+    changed = attendance.head(3).with_columns(pl.lit("请假").alias("出勤状态"))
+    mixed = pl.concat([changed, attendance.slice(3, 5)])  # 3 changed, 5 unchanged
+    result = load(empty_db, [("混合.csv", to_csv_bytes(mixed))])
+    (record,) = result.records
+    assert (record.rows_inserted, record.rows_updated, record.rows_unchanged) == (0, 3, 5)
+    assert query(empty_db, "SELECT count(*) FROM attendance")[0][0] == stored
+    leave = pl.concat([changed, attendance.slice(3), read_text(october / "attendance.csv")])
+    assert query(empty_db, "SELECT count(*) FROM attendance WHERE status = '请假'")[0][0] == (
+        leave.filter(pl.col("出勤状态") == "请假").height
+    )
 
 
 def test_undo_unknown_or_twice(empty_db, sample_dir):

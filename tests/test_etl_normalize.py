@@ -156,3 +156,12 @@ def test_serial_dates_match_excel():
     assert one(parse_dates, "46300") == date(2026, 10, 5)
     assert one(parse_timestamps, "46300.5") == datetime(2026, 10, 5, 12, 0)
     assert EXCEL_EPOCH + timedelta(days=46300) == date(2026, 10, 5)
+
+
+def test_nan_and_infinity_are_not_numbers():
+    # Polars' own cast reads these words as floats; a score of NaN would pass every range
+    # check (comparisons with NaN are false), so they are unreadable like any other word.
+    words = ["nan", "NaN", "inf", "-inf", "Infinity", "ｎａｎ"]
+    assert parse_floats(pl.Series("c", words)).null_count() == len(words)
+    assert parse_ints(pl.Series("c", words)).null_count() == len(words)
+    assert parse_floats(pl.Series("c", ["1e3", "-0.5"])).to_list() == [1000.0, -0.5]

@@ -295,3 +295,41 @@ def test_workbook_errors_name_the_sheet_and_excel_row(db):
     )
     errors = rejected(db, [("十月.xlsx", book)])
     assert errors == {("十月.xlsx / 签到", 4, "人员编号", "CJ01-P9999", "人员编号不在人员名册中")}
+
+
+def test_blank_rows_quoted_empties_and_padded_canonical_cells(db):
+    """Cells read as-is by the fast path still report stripped values; rows of blanks are
+    skipped like empty rows; a quoted empty cell is an empty value."""
+    future = today_local() + timedelta(days=3)
+    errors = rejected(
+        db,
+        [
+            (
+                "签到.csv",
+                csv(
+                    ATTENDANCE_HEADER,
+                    f"{OLD_ACTIVITY},{P1},出席,现场, 2026-10-27 09:00:00",
+                    " , \u3000 ,,,",
+                    f'{OLD_ACTIVITY},{P2},"",现场,2026-10-27 09:00:00',
+                    f"{OLD_ACTIVITY},CJ01-P0006,出席,现场, {future} 09:00:00",
+                ),
+            )
+        ],
+    )
+    assert errors == {
+        ("签到.csv", 4, "出勤状态", "", "必填项为空"),
+        ("签到.csv", 5, "签到时间", f"{future} 09:00:00", f"时间晚于今天（{today_local()}）"),
+    }
+
+
+def test_a_score_written_nan_is_not_a_number(db):
+    errors = rejected(
+        db,
+        [
+            (
+                "测评.csv",
+                csv("测评期间,对象编号,指数,测评类型,得分", "2026H1,CJ01-01,堡垒指数,自评,nan"),
+            )
+        ],
+    )
+    assert errors == {("测评.csv", 2, "得分", "nan", "应为数字")}
