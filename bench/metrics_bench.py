@@ -155,10 +155,13 @@ def build_city(src: Path, path: Path) -> None:
             )
         files = [str(m / "report.csv") for m in months]
         # A report is filed again in the month of its next step: the latest file wins.
+        # Stored in the order monthly loads leave them (by month reported), not in the
+        # window's scrambled order, so that scans by month prune as they would.
         con.execute(
-            f"INSERT INTO report SELECT {_select(KINDS['report'], 'header')} "
+            f"INSERT INTO report SELECT * FROM (SELECT {_select(KINDS['report'], 'header')} "
             "FROM read_csv(?, all_varchar = true, header = true, filename = true) "
-            'QUALIFY row_number() OVER (PARTITION BY "事项编号" ORDER BY filename DESC) = 1',
+            'QUALIFY row_number() OVER (PARTITION BY "事项编号" ORDER BY filename DESC) = 1) '
+            "ORDER BY reported_at",
             [files],
         )
         con.execute("BEGIN TRANSACTION")

@@ -171,11 +171,16 @@ def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+# Points by which a value may fall short of a threshold and still reach it (floating-
+# point rounding of a mean that is exactly on it; see metrics.context.label_for).
+THRESHOLD_TOLERANCE = 1e-9
+
+
 def _label(thresholds: tuple[Threshold, ...], value: float | None) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     for t in thresholds:
-        if value >= t.min:
+        if value >= t.min - THRESHOLD_TOLERANCE:
             return t.label
     return thresholds[-1].label
 

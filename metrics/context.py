@@ -1,18 +1,19 @@
 """Shared data access and arithmetic of the metrics (internal to the package).
 
 A :class:`Context` binds a connection, a :class:`~metrics.filters.Filter`, the
-configuration and a *bucket* mode. It aggregates with small, single-purpose DuckDB
-queries over the rollups (or over the base tables when the rollups are not built) —
-down to at most one row per sub-grid and month — and composes the metrics from those
-rows in Polars. Each piece is fetched or computed once per context
-(``functools.cached_property``); inside :func:`batch`, contexts and fetched slices
-are shared between the calls of one page view.
+configuration and a *bucket* mode. It reads a few compact frames with short DuckDB
+queries over the rollups (or over the base tables when the rollups are not built)
+and composes the metrics from them in Polars. Each frame is fetched or computed once
+per context (``functools.cached_property``); inside :func:`batch`, contexts and
+fetched slices are shared between the calls of one page view.
 
-Why not one SQL statement per metric: DuckDB spends 25–40 ms binding and optimising
-a 10 KB statement with a dozen CTEs — more than a page's budget at town scale —
-while an aggregation over a rollup costs a few milliseconds. Why not raw rows into
-Polars: at city scale moving 150 000 report rows costs ~50 ms, their aggregate a
-tenth of that.
+What the design is bound by (measured on the 2-core development machine): a DuckDB
+query costs about 0.3 ms plus its planning, and planning grows with the statement —
+a 3 KB statement with a handful of CTEs and joins takes 10–20 ms to plan, more than
+running it at town scale. So the queries here are short scans of one rollup each
+(no aggregation where a rollup row already is the answer), run through
+``execute`` (``sql()`` binds every statement twice) for small results; the formulas
+live in Polars, on frames of at most one row per sub-grid and month at town scale.
 
 *Grain*: for a small scope (sub-grids × months ≤ :data:`FINE_LIMIT`) the queries
 return one row per unit and month, so that calls with other buckets reuse them (per
@@ -32,9 +33,8 @@ from our own constants) and fixed SQL fragments are formatted into SQL text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+import warnings
+from dataclasses import replace
 from datetime import date, datetime
 from functools import cached_property
 
@@ -43,13 +43,39 @@ import polars as pl
 
 from etl import rollups
 from etl.rollups import TYPE_KEYS, bound
-from metrics.config import Config, Threshold, default_config
+from metrics.config import THRESHOLD_TOLERANCE, Config, Threshold, default_config
+from metrics.context_reports import REPORTS, ReportFrames
+from metrics.context_vanguard import VANGUARD_PARTS, VanguardFrames
 from metrics.filters import Filter, add_months
+from metrics.frames import (
+    _MONTH_KEYS,
+    NO_DATE,
+    _key,
+    _month_params,
+    _shared,
+    batch,
+    per_subgrid,
+    shared_property,
+)
+
+# What the metric modules (and metrics.batch) take from here.
+__all__ = [
+    "ALL_CATEGORIES",
+    "FINE_LIMIT",
+    "NO_DATE",
+    "VANGUARD_PARTS",
+    "Context",
+    "batch",
+    "label_for",
+    "ratio",
+    "relations",
+    "score",
+]
 
 ALL_CATEGORIES = "全部"
 BUCKET_MODES = ("range", "month", "compare")
-NO_DATE = date(1, 1, 1)
 FINE_LIMIT = 25_000  # sub-grids × months up to which queries return per-month rows
+PERFECT_HASH_BITS = 20  # key bits up to which large aggregations index an array
 FORTRESS_PARTS = ("coverage", "study", "collection", "handling", "survey")
 ACTIVITY_SUMS = (
     "due",
@@ -72,39 +98,11 @@ REPORT_SUMS = (
     "satisfaction_sum",
     "satisfaction_n",
 )
-VANGUARD_PARTS = ("attendance", "study", "role")
-
-_shared: ContextVar[dict | None] = ContextVar("metrics_batch", default=None)
-
-
-@contextmanager
-def batch() -> Iterator[None]:
-    """Share work between the metric calls made inside (one page view).
-
-    Every DuckDB query costs a few milliseconds however small, and the calls a page
-    makes need much the same slices. Inside ``with batch():`` calls with the same
-    filter share one :class:`Context`, and each distinct query runs once (per month,
-    for per-month slices). Use one batch per page view on one database: nothing in it
-    is invalidated when the data change, so never keep a batch open across a load.
-    Nested batches share the outer one.
-    """
-    if _shared.get() is not None:
-        yield
-        return
-    token = _shared.set({})
-    try:
-        yield
-    finally:
-        _shared.reset(token)
-
-
-def _key(sql: str, values: dict) -> tuple:
-    frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(values.items()))
-    return (sql, frozen)
 
 
 def relations(con: duckdb.DuckDBPyConnection, use_rollups: bool = True) -> dict[str, str]:
-    """Rollup tables when built (and wanted), else the same rows computed directly."""
+    """Rollup tables when built (and wanted), else the same rows computed directly;
+    plus ``data_months`` and ``report`` (the reports with their sub-grid's keys)."""
     memo = _shared.get()
     if memo is not None and use_rollups:
         if "rollups_ready" not in memo:
@@ -115,19 +113,26 @@ def relations(con: duckdb.DuckDBPyConnection, use_rollups: bool = True) -> dict[
     if ready:
         out = {name: name for name in rollups.TABLES}
         out["data_months"] = "(SELECT DISTINCT month FROM ru_village_month)"
-        return out
-    out = rollups.direct_relations()
-    out["data_months"] = (
-        "(SELECT DISTINCT date_trunc('month', activity_date)::DATE AS month FROM activity)"
-    )
+    else:
+        out = rollups.direct_relations()
+        out["data_months"] = (
+            "(SELECT DISTINCT date_trunc('month', activity_date)::DATE AS month FROM activity)"
+        )
+    out["report"] = REPORTS.replace("{subgrids}", out["ru_subgrid"])
     return out
 
 
 def label_for(thresholds: tuple[Threshold, ...], column: str) -> pl.Expr:
-    """Polars expression: the label of the first threshold ``column`` reaches."""
+    """Polars expression: the label of the first threshold ``column`` reaches.
+
+    Within :data:`~metrics.config.THRESHOLD_TOLERANCE` counts as reached: an index is
+    a mean of sums of fractions, and one that is exactly on a threshold can come out a
+    few units in the last place below it, depending on the order the engine adds up
+    its members (which parallel aggregation does not fix)."""
     expr = pl.lit(thresholds[-1].label)
     for t in reversed(thresholds[:-1]):
-        expr = pl.when(pl.col(column) >= t.min).then(pl.lit(t.label)).otherwise(expr)
+        reached = pl.col(column) >= t.min - THRESHOLD_TOLERANCE
+        expr = pl.when(reached).then(pl.lit(t.label)).otherwise(expr)
     return pl.when(pl.col(column).is_null()).then(None).otherwise(expr)
 
 
@@ -161,24 +166,7 @@ def score(frame: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
     )
 
 
-class shared_property:
-    """Like ``cached_property``, but cached in the context's scope store: contexts of the
-    same range, village, configuration and buckets (any level) share the value."""
-
-    def __init__(self, func):
-        self.func, self.name = func, func.__name__
-        self.__doc__ = func.__doc__
-
-    def __get__(self, ctx, owner=None):
-        if ctx is None:
-            return self
-        store = ctx.store
-        if self.name not in store:
-            store[self.name] = self.func(ctx)
-        return store[self.name]
-
-
-class Context:
+class Context(ReportFrames, VanguardFrames):
     """One metric computation: connection, filter, configuration and bucket mode.
 
     Create it with :meth:`of`. Inside a :func:`batch`, calls with the same filter,
@@ -221,7 +209,7 @@ class Context:
     ):
         if buckets not in BUCKET_MODES:
             raise ValueError(buckets)
-        self.con, self.f, self.buckets = con, f, buckets
+        self.con, self.f, self.buckets, self.use_rollups = con, f, buckets, use_rollups
         self.config = config or default_config()
         self.rel = relations(con, use_rollups)
         self.unit = f.unit_column
@@ -229,6 +217,14 @@ class Context:
         memo = _shared.get()
         scope = ("scope", f.start, f.end, f.village_id, config, use_rollups, buckets)
         self.store: dict = {} if memo is None else memo.setdefault(scope, {})
+
+    @cached_property
+    def base(self) -> Context:
+        """The context of the whole database with this one's range, buckets and
+        configuration (see :class:`per_subgrid`)."""
+        return Context.of(
+            self.con, replace(self.f, village_id=None), self.config, self.use_rollups, self.buckets
+        )
 
     def current(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The rows of ``frame`` for the filter's own range (its first month's bucket)."""
@@ -250,26 +246,45 @@ class Context:
         return memo[key]
 
     def _run(self, sql: str, values: dict) -> pl.DataFrame:
-        return pl.from_arrow(self.con.sql(sql, params=values or None).to_arrow_table())
+        if self.store.get("fine", True):  # the scope queries run before it is known
+            # A small result: ``execute`` binds the statement once where ``sql()`` binds
+            # it twice (a third of a small query's cost); its extra copy of the rows
+            # only shows on large results.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                table = self.con.execute(sql, values or None).to_arrow_table()
+        else:
+            # Large aggregations group by dense integer keys (sub-grid and member keys):
+            # DuckDB's array-indexed "perfect hash" aggregate is 2–3 times faster than its
+            # hash table there, but by default only used up to 2**12 groups.
+            self.con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
+            try:
+                table = self.con.sql(sql, params=values or None).to_arrow_table()
+            finally:
+                self.con.execute("RESET perfect_ht_threshold")
+        return pl.from_arrow(table)
 
     def fetch_months(self, sql: str, months: list[date], **params) -> pl.DataFrame:
-        """Run a per-month query for ``months`` (bound as ``$months``; the result has a
-        ``grain`` column holding the month). Inside a :func:`batch` each month is
-        fetched once: a later call fetches only the months not seen yet."""
+        """Run a per-month query for ``months`` (bound as ``$months``, with ``$m_first``,
+        ``$m_last`` and ``$m_after``; the result has a ``grain`` column holding the
+        month). Inside a :func:`batch` each month is fetched once: a later call fetches
+        only the months not seen yet, and reuses what was fetched for the others."""
         memo = _shared.get()
-        values = bound(sql, {**self.base_params, **params, "months": months})
-        if memo is None:
+        values = bound(sql, {**self.base_params, **params, **_month_params(months)})
+        if memo is None or not months:
             return self._run(sql, values)
-        base = _key(sql, {**values, "months": []})
-        missing = [m for m in months if (base, m) not in memo]
+        key = ("months", *_key(sql, {k: v for k, v in values.items() if k not in _MONTH_KEYS}))
+        fetched: list[tuple[frozenset, pl.DataFrame]] = memo.setdefault(key, [])
+        seen = frozenset().union(*(got for got, _ in fetched))
+        missing = [m for m in months if m not in seen]
         if missing:
-            fetched = self._run(sql, {**values, "months": missing})
-            parts = fetched.partition_by("grain", as_dict=True)
-            for m in missing:
-                memo[(base, m)] = parts.get((m,), fetched.clear())
-            if len(missing) == len(months):
-                return fetched
-        return pl.concat([memo[(base, m)] for m in months]) if months else self._run(sql, values)
+            month_values = {k: v for k, v in _month_params(missing).items() if k in values}
+            fetched.append((frozenset(missing), self._run(sql, {**values, **month_values})))
+        wanted = frozenset(months)
+        parts = [(got, frame) for got, frame in fetched if got & wanted]
+        got = frozenset().union(*(g for g, _ in parts))
+        frame = parts[0][1] if len(parts) == 1 else pl.concat([f for _, f in parts])
+        return frame if got == wanted else frame.filter(pl.col("grain").is_in(months))
 
     @shared_property
     def base_params(self) -> dict[str, object]:
@@ -278,6 +293,7 @@ class Context:
             **self.f.params(),
             **rollups.params(),
             "span_start": self.span[0],
+            "prev_start": self.f.previous().start,
             "cal_months": self.span,
             "cal_buckets": [self.bucket_of(m) for m in self.span],
             "accept_limit": resp.accept_limit_hours,
@@ -286,6 +302,15 @@ class Context:
         for i, (category, hours) in enumerate(resp.resolve_limit_hours):
             out[f"limit_cat_{i}"], out[f"limit_h_{i}"] = category, hours
         return out
+
+    def bucket_sql(self, month: str) -> str:
+        """SQL: the bucket of a month column (a join with the calendar would keep DuckDB
+        from its fastest aggregate)."""
+        if self.buckets == "month":
+            return month
+        if self.buckets == "compare":
+            return f"CASE WHEN {month} >= $start THEN $start ELSE $prev_start END"
+        return "$start::DATE"
 
     def bucket_of(self, month: date) -> date:
         if self.buckets == "month":
@@ -297,7 +322,11 @@ class Context:
     # -- scope ---------------------------------------------------------------------------
     @shared_property
     def data_months(self) -> list[date]:
-        """Every data month in the database, ascending."""
+        """Every data month in the database, ascending (read with :attr:`registry`)."""
+        if "data_months" in self.registry_rows.columns and self.registry_rows.height:
+            months = self.registry_rows["data_months"][0]
+            # An empty database has no data month: list() over no rows is NULL.
+            return [] if months is None else months.to_list()
         frame = self.fetch(f"SELECT month FROM {self.rel['data_months']} ORDER BY month")
         return frame["month"].to_list()
 
@@ -321,11 +350,6 @@ class Context:
         )
 
     @shared_property
-    def mon(self) -> pl.DataFrame:
-        """The data months of the span with their bucket."""
-        return self.cal.filter(pl.col("month").is_in(self.data_span))
-
-    @shared_property
     def bucket_months(self) -> pl.DataFrame:
         """``bucket, months`` (data months per bucket, only buckets with data)."""
         counts: dict[date, int] = {}
@@ -337,23 +361,51 @@ class Context:
         )
 
     @shared_property
+    def bucket_bounds(self) -> dict[date, tuple[date, date]]:
+        """The first and last data month of each bucket with data."""
+        out: dict[date, tuple[date, date]] = {}
+        for m in self.data_span:
+            b = self.bucket_of(m)
+            out[b] = (out.get(b, (m, m))[0], m)
+        return out
+
+    @shared_property
     def as_of(self) -> datetime:
         """The end of the latest data month: 'now' for on-time decisions."""
         last = add_months(self.data_months[-1], 1) if self.data_months else date(9999, 1, 1)
         return datetime(last.year, last.month, 1)
 
     @shared_property
-    def registry(self) -> pl.DataFrame:
-        """Villages in scope with their sub-grids (null for a village without any)."""
-        return self.fetch(
-            f"""SELECT v.village_id, v.name AS village_name, v.town_id, v.town_name,
-    s.subgrid_id, s.name AS subgrid_name, k.subgrid_key
+    def registry_rows(self) -> pl.DataFrame:
+        """The registry in scope and, on every row, the data months (a list) and the
+        number of sub-grids in the database: one query for what every computation
+        starts from. A small database (see :attr:`whole`) comes whole, whatever the
+        village: the whole database's context of the batch then reuses the fetch."""
+        sql = f"""SELECT v.village_id, v.name AS village_name, v.town_id, v.town_name,
+    s.subgrid_id, s.name AS subgrid_name, k.subgrid_key,
+    (SELECT list(month ORDER BY month) FROM {self.rel["data_months"]}) AS data_months,
+    (SELECT count(*) FROM subgrid) AS all_subgrids
 FROM village v
 LEFT JOIN subgrid s ON s.village_id = v.village_id
 LEFT JOIN {self.rel["ru_subgrid"]} k ON k.subgrid_id = s.subgrid_id
 WHERE $village IS NULL OR v.village_id = $village
+   OR (SELECT count(*) FROM subgrid) <= $whole_subgrids
 ORDER BY v.village_id, s.subgrid_id"""
-        )
+        small = FINE_LIMIT // len(self.span)
+        frame = self.fetch(sql, whole_subgrids=small)
+        memo = _shared.get()
+        if memo is not None and frame.height and frame["all_subgrids"][0] <= small:
+            values = bound(sql, {**self.base_params, "whole_subgrids": small, "village": None})
+            memo.setdefault(_key(sql, values), frame)
+        return frame
+
+    @shared_property
+    def registry(self) -> pl.DataFrame:
+        """Villages in scope with their sub-grids (null for a village without any)."""
+        frame = self.registry_rows.drop("data_months", "all_subgrids")
+        if self.f.village_id is None:
+            return frame
+        return frame.filter(pl.col("village_id") == self.f.village_id)
 
     @shared_property
     def sg(self) -> pl.DataFrame:
@@ -392,11 +444,43 @@ ORDER BY v.village_id, s.subgrid_id"""
         """Every unit × bucket with data: ``unit_id, unit_name, bucket, months``."""
         return self.units.join(self.bucket_months, how="cross")
 
+    @shared_property
+    def key_range(self) -> dict[str, int | None]:
+        """``k_first, k_last``: the sub-grid keys of the village in scope (a village's
+        sub-grids are one key range, see :mod:`etl.rollups`); both null: none."""
+        keys = self.sg["subgrid_key"]
+        return {"k_first": keys.min(), "k_last": keys.max()}
+
     def in_scope(self, column: str) -> str:
-        """SQL condition keeping rows of sub-grids in scope (``TRUE`` without a village)."""
+        """SQL condition keeping rows of sub-grid keys in scope: a key range, which the
+        rollups' sort order lets DuckDB prune on (``TRUE`` without a village)."""
         if self.f.village_id is None:
             return "TRUE"
-        return f"{column} IN (SELECT subgrid_id FROM subgrid WHERE village_id = $village)"
+        return f"{column} BETWEEN $k_first AND $k_last"
+
+    def village_in_scope(self, column: str) -> str:
+        """:meth:`in_scope` for a village id column."""
+        if self.f.village_id is None:
+            return "TRUE"
+        return f"{column} = $village"
+
+    def scoped(self, frame: pl.DataFrame, column: str = "subgrid_key") -> pl.DataFrame:
+        """The rows of ``frame`` (of the whole database) in this context's scope."""
+        if self.f.village_id is None:
+            return frame
+        if column == "village_id":
+            return frame.filter(pl.col("village_id") == self.f.village_id)
+        k = self.key_range
+        return frame.filter(pl.col(column).is_between(k["k_first"], k["k_last"]))
+
+    @shared_property
+    def whole(self) -> bool:
+        """Is the whole database small enough (sub-grids × months ≤ :data:`FINE_LIMIT`)
+        for a village's context to take its rows from the whole database's (see
+        :class:`per_subgrid`)?"""
+        rows = self.registry_rows
+        subgrids = rows["all_subgrids"][0] if rows.height else 0
+        return subgrids * len(self.span) <= FINE_LIMIT
 
     # -- per-unit, per-grain sums -------------------------------------------------------------
     @shared_property
@@ -406,35 +490,58 @@ ORDER BY v.village_id, s.subgrid_id"""
 
     def sums(
         self,
-        template: str,
-        months: list[date],
+        table: str,
         keys: list[str],
-        mean: bool = False,
-        means: tuple[str, ...] = (),
+        columns: dict[str, str],
+        where: str,
+        months: list[date],
+        per_month: bool = False,
         **params,
     ) -> pl.DataFrame:
-        """Run ``template`` (with ``{grain}`` and ``{grain_join}`` over relations
-        aliased ``r`` having ``month``; filtering ``r.month`` by ``$months``) and return
-        ``keys``, ``bucket`` and its other columns summed per bucket (averaged: every
-        column when ``mean``, else those in ``means``; nulls are skipped)."""
+        """Per ``keys`` and bucket, the sums of ``columns`` (name: SQL expression over
+        the rows ``r`` of ``table``, which has ``month``) over ``months``.
+
+        Small scope: one row per key and month (a rollup row already is one: no
+        aggregation in SQL), summed per bucket in Polars (not at all with
+        ``per_month``: the rows, with ``grain``); large scope: summed per bucket in
+        SQL."""
         if self.fine:
-            sql = template.replace("{grain}", "r.month").replace("{grain_join}", "")
-            rows = self.fetch_months(sql, months, **params)
-            values = [c for c in rows.columns if c not in (*keys, "grain")]
-            agg = [pl.col(c).mean() if mean or c in means else pl.col(c).sum() for c in values]
+            exprs = ",\n    ".join(f"{expr} AS {name}" for name, expr in columns.items())
+            sql = f"""SELECT {", ".join(f"r.{k}" for k in keys)}, r.month AS grain,
+    {exprs}
+FROM {table} r
+WHERE r.month BETWEEN $m_first AND $m_last AND list_contains($months::DATE[], r.month)
+  AND {where}"""
+            rows = self.fetch_months(sql, months, **params, **self.key_range)
+            if per_month:
+                return rows
             if self.buckets == "month":  # one row per key and month already
                 return rows.rename({"grain": "bucket"})
             return (
                 rows.join(self.cal, left_on="grain", right_on="month")
                 .group_by(*keys, "bucket")
-                .agg(agg)
+                .agg(pl.col(c).sum() for c in columns)
             )
-        cal = (
-            "JOIN (SELECT unnest($cal_months::DATE[]) AS month,"
-            " unnest($cal_buckets::DATE[]) AS bucket) c ON c.month = r.month"
-        )
-        sql = template.replace("{grain}", "c.bucket").replace("{grain_join}", cal)
-        return self.fetch(sql, months=months, **params).rename({"grain": "bucket"})
+        exprs = ",\n    ".join(f"sum({expr}) AS {name}" for name, expr in columns.items())
+        bucket = self.bucket_sql("r.month")
+        sql = f"""SELECT {", ".join(f"r.{k}" for k in keys)}, {bucket} AS bucket,
+    {exprs}
+FROM {table} r
+WHERE r.month BETWEEN $m_first AND $m_last AND list_contains($months::DATE[], r.month)
+  AND {where}
+GROUP BY ALL"""
+        return self.fetch(sql, **params, **self.key_range, **_month_params(months))
+
+    def requirement_columns(self, level: str) -> dict[str, str]:
+        """Per requirement ``i`` of a level: ``met_i`` (months it was met) and ``held_i``
+        (activities of its type), for the 制度落实 matrix."""
+        out = {}
+        for i, r in enumerate(self.config.coverage.requirements):
+            if r.level == level:
+                k = TYPE_KEYS[r.activity_type]
+                out[f"met_{i}"] = f"(r.held_{k} >= $req_{i})::BIGINT"
+                out[f"held_{i}"] = f"r.held_{k}::BIGINT"
+        return out
 
     def requirement_terms(self, level: str) -> tuple[list[str], dict[str, int]]:
         """SQL terms ``(held_k >= $req_i)::INTEGER`` of the requirements of a level."""
@@ -445,167 +552,150 @@ ORDER BY v.village_id, s.subgrid_id"""
                 values[f"req_{i}"] = r.min_count
         return terms, values
 
-    @shared_property
-    def sgb(self) -> pl.DataFrame:
-        """Sub-grid × bucket sums over the data months: ``months, due, met, compliant``
-        (fully compliant months), ``member_months, reached, reached_home,
-        volunteer_members, org_credit, org_expected`` — every sub-grid in scope × every
-        bucket with data."""
+    def _sgb_spec(self) -> tuple[dict[str, str], dict[str, object]]:
+        """The columns :attr:`sgb` sums (name: SQL over ``ru_subgrid_month`` rows ``r``)
+        and the values they bind."""
         terms, values = self.requirement_terms("subgrid")
-        met = " + ".join(terms)
+        met = " + ".join(terms) or "0"
         va = self.config.vanguard
         keys = [TYPE_KEYS[t] for t in va.org_life_types]
         credit = " + ".join(
             f"$present_credit * r.present_{k} + $leave_credit * r.leave_{k}" for k in keys
         )
         held = " + ".join(f"r.held_{k}" for k in keys)
+        columns = {
+            "met": f"({met})::BIGINT",
+            "compliant": f"({met} = $n_req)::BIGINT",
+            "member_months": "r.members::BIGINT",
+            "reached": "r.reached::BIGINT",
+            "reached_home": "r.reached_home::BIGINT",
+            "volunteer_members": "r.volunteer_members::BIGINT",
+            "org_credit": f"({credit})::DOUBLE",
+            "org_expected": f"(r.members * ({held}))::BIGINT",
+            "held_org": f"({held})::BIGINT",  # 组织生活 due per member (先锋指数)
+        }
+        if self.fine:  # cheap here; read by the 制度落实 matrix
+            columns |= self.requirement_columns("subgrid")
+        values |= {
+            "n_req": len(terms),
+            "present_credit": va.present_credit,
+            "leave_credit": va.leave_credit,
+        }
+        return columns, values
+
+    @per_subgrid()
+    def sgb(self) -> pl.DataFrame:
+        """Sub-grid × bucket sums over the data months: ``months, due, met, compliant``
+        (fully compliant months), ``member_months, reached, reached_home,
+        volunteer_members, org_credit, org_expected, held_org`` and per requirement
+        ``met_i, held_i`` — every sub-grid in scope × every bucket with data."""
+        columns, values = self._sgb_spec()
         sums = self.sums(
-            f"""SELECT r.subgrid_key, {{grain}} AS grain,
-    sum({met})::BIGINT AS met,
-    count(*) FILTER (WHERE {met} = $n_req)::BIGINT AS compliant,
-    sum(r.members)::BIGINT AS member_months,
-    sum(r.reached)::BIGINT AS reached,
-    sum(r.reached_home)::BIGINT AS reached_home,
-    sum(r.volunteer_members)::BIGINT AS volunteer_members,
-    sum({credit})::DOUBLE AS org_credit,
-    sum(r.members * ({held}))::BIGINT AS org_expected
-FROM {self.rel["ru_subgrid_month"]} r {{grain_join}}
-WHERE r.month BETWEEN list_min($months::DATE[]) AND list_max($months::DATE[])
-  AND list_contains($months::DATE[], r.month) AND {self.in_scope("r.subgrid_id")}
-GROUP BY ALL""",
-            self.data_span,
+            self.rel["ru_subgrid_month"],
             ["subgrid_key"],
+            columns,
+            self.in_scope("r.subgrid_key"),
+            self.data_span,
             **values,
-            n_req=len(terms),
-            present_credit=va.present_credit,
-            leave_credit=va.leave_credit,
         )
-        columns = [c for c in sums.columns if c not in ("subgrid_key", "bucket")]
         # A sub-grid without rollup rows (none after a full refresh) counts zeros.
         return (
             self.sg.select("subgrid_id", "subgrid_key", "village_id", "town_id")
             .join(self.bucket_months, how="cross")
             .join(sums, on=["subgrid_key", "bucket"], how="left")
             .with_columns(
-                *[pl.col(c).fill_null(0) for c in columns],
-                due=pl.col("months") * len(terms),
+                *[pl.col(c).fill_null(0).cast(pl.Int64) for c in columns if c != "org_credit"],
+                pl.col("org_credit").fill_null(0.0).cast(pl.Float64),
+                due=pl.col("months") * len(self.requirement_terms("subgrid")[0]),
             )
         )
 
-    @shared_property
+    def sg_month_rows(self) -> pl.DataFrame:
+        """Small scope only: the :attr:`sgb` columns per sub-grid and data month of the
+        span (``subgrid_key, grain``; the rows :attr:`sgb` sums, from the same fetch)."""
+        columns, values = self._sgb_spec()
+        return self.sums(
+            self.rel["ru_subgrid_month"],
+            ["subgrid_key"],
+            columns,
+            self.in_scope("r.subgrid_key"),
+            self.data_span,
+            per_month=True,
+            **values,
+        )
+
+    @per_subgrid("village_id")
     def vgb(self) -> pl.DataFrame:
         """Village × bucket: village-level requirements ``due`` and ``met``."""
         terms, values = self.requirement_terms("village")
         frame = self.vg.select("village_id", "town_id").join(self.bucket_months, how="cross")
         if not terms:
             return frame.with_columns(due=pl.lit(0, pl.Int64), met=pl.lit(0, pl.Int64))
+        columns = {"met": f"({' + '.join(terms)})::BIGINT"}
+        if self.fine:
+            columns |= self.requirement_columns("village")
         sums = self.sums(
-            f"""SELECT r.village_id, {{grain}} AS grain, sum({" + ".join(terms)})::BIGINT AS met
-FROM {self.rel["ru_village_month"]} r {{grain_join}}
-WHERE r.month BETWEEN list_min($months::DATE[]) AND list_max($months::DATE[])
-  AND list_contains($months::DATE[], r.month)
-  AND ($village IS NULL OR r.village_id = $village)
-GROUP BY ALL""",
-            self.data_span,
+            self.rel["ru_village_month"],
             ["village_id"],
+            columns,
+            self.village_in_scope("r.village_id"),
+            self.data_span,
             **values,
         )
         return frame.join(sums, on=["village_id", "bucket"], how="left").with_columns(
-            due=pl.col("months") * len(terms), met=pl.col("met").fill_null(0)
+            *[pl.col(c).fill_null(0).cast(pl.Int64) for c in columns],
+            due=pl.col("months") * len(terms),
         )
-
-    # -- reports ------------------------------------------------------------------------------
-    def limit_sql(self, category: str) -> str:
-        n = len(self.config.response.resolve_limit_hours)
-        if not n:
-            return "$limit_default::DOUBLE"
-        whens = " ".join(f"WHEN $limit_cat_{i} THEN $limit_h_{i}" for i in range(n))
-        return f"(CASE {category} {whens} ELSE $limit_default END)::DOUBLE"
-
-    def on_time_sql(self, alias: str = "r") -> str:
-        """``limit_h`` and the on-time flags of ``ru_report`` rows (null = not decided
-        yet: no timestamp and the limit not passed at ``$as_of``)."""
-        a = alias
-        limit = self.limit_sql(f"{a}.category")
-        age = f"epoch($as_of - {a}.reported_at) / 3600.0"
-        return f"""{limit} AS limit_h,
-    CASE WHEN {a}.accepted_at IS NOT NULL THEN {a}.accept_h <= $accept_limit
-         WHEN {age} > $accept_limit THEN false
-    END AS on_time_accept,
-    CASE WHEN {a}.refused THEN NULL
-         WHEN {a}.resolved_at IS NOT NULL THEN {a}.resolve_h <= {limit}
-         WHEN {age} > {limit} THEN false
-    END AS on_time_resolve"""
-
-    def reports_query(self, select: str, **params) -> pl.DataFrame:
-        """Run ``select`` over ``rf``: the reports in scope reported in the filter's range
-        (every month of the span for ``month`` buckets), with ``bucket``, ``limit_h`` and
-        the on-time flags besides the ``ru_report`` columns."""
-        sql = f"""WITH rf AS (
-    SELECT r.*, c.bucket, {self.on_time_sql()}
-    FROM {self.rel["ru_report"]} r
-    JOIN (SELECT unnest($cal_months::DATE[]) AS month, unnest($cal_buckets::DATE[]) AS bucket)
-        c ON c.month = r.month
-    WHERE r.month BETWEEN {"$span_start" if self.buckets == "month" else "$start"} AND $end
-      AND {self.in_scope("r.subgrid_id")}
-)
-{select}"""
-        return self.fetch(sql, as_of=self.as_of, **params)
-
-    @shared_property
-    def open_reports(self) -> pl.DataFrame:
-        """Reports in scope open at the end of the range (reported before it, neither
-        resolved nor refused by then): the ``ru_report`` columns plus ``limit_h``,
-        ``status_at_end`` (待受理/处理中), ``age_h``, ``overdue_reason`` (超期未办结 /
-        超时未受理 / null) and ``overdue``, oldest first."""
-        rows = self.fetch(
-            f"""SELECT r.report_id, r.subgrid_id, r.village_id, r.town_id, r.category,
-    r.summary, r.reporter_id, r.reported_at, r.accepted_at,
-    {self.limit_sql("r.category")} AS limit_h,
-    CASE WHEN r.accepted_at < $end_excl THEN '处理中' ELSE '待受理' END AS status_at_end,
-    epoch($end_excl::TIMESTAMP - r.reported_at) / 3600.0 AS age_h
-FROM {self.rel["ru_report"]} r
-WHERE r.reported_at < $end_excl
-  AND NOT coalesce(r.resolved_at < $end_excl, false)
-  AND NOT (r.refused AND coalesce(r.accepted_at, r.reported_at) < $end_excl)
-  AND {self.in_scope("r.subgrid_id")}
-ORDER BY r.reported_at, r.report_id"""
-        )
-        accept_limit = self.config.response.accept_limit_hours
-        return rows.with_columns(
-            overdue_reason=pl.when(pl.col("age_h") > pl.col("limit_h"))
-            .then(pl.lit("超期未办结"))
-            .when((pl.col("status_at_end") == "待受理") & (pl.col("age_h") > accept_limit))
-            .then(pl.lit("超时未受理"))
-            .otherwise(None)
-        ).with_columns(overdue=pl.col("overdue_reason").is_not_null())
 
     # -- surveys and deductions -------------------------------------------------------------
     @shared_property
+    def deductions(self) -> pl.DataFrame:
+        """The deductions of the span's calendar months with their ``bucket``:
+        ``unit_id, points, subgrid_key, on_subgrid, on_person, person_key``."""
+        rows = self.fetch_months(
+            f"""SELECT r.unit_id, r.month AS grain, r.points, r.subgrid_key, r.on_subgrid,
+    r.on_person, r.person_key
+FROM {self.rel["ru_deduction"]} r
+WHERE r.month BETWEEN $m_first AND $m_last AND list_contains($months::DATE[], r.month)""",
+            self.span,
+        )
+        return rows.join(self.cal, left_on="grain", right_on="month").drop("grain")
+
+    @shared_property
     def unit_points(self) -> pl.DataFrame:
         """``unit_id, bucket, points``: deductions per unit id (of any kind) and bucket."""
-        return self.sums(
-            f"""SELECT r.unit_id, {{grain}} AS grain, sum(r.points)::DOUBLE AS points
-FROM {self.rel["ru_deduction"]} r {{grain_join}}
-WHERE r.month BETWEEN list_min($months::DATE[]) AND list_max($months::DATE[])
-  AND list_contains($months::DATE[], r.month)
-GROUP BY ALL""",
-            self.span,
-            ["unit_id"],
-        )
+        return self.deductions.group_by("unit_id", "bucket").agg(pl.col("points").sum())
 
     @shared_property
     def person_points(self) -> pl.DataFrame:
         """``subgrid_key, bucket, points``: deductions of people, by their sub-grid."""
-        return self.sums(
-            f"""SELECT r.subgrid_key, {{grain}} AS grain, sum(r.points)::DOUBLE AS points
-FROM {self.rel["ru_deduction"]} r {{grain_join}}
-WHERE r.person_key IS NOT NULL AND r.subgrid_key IS NOT NULL
-  AND r.month BETWEEN list_min($months::DATE[]) AND list_max($months::DATE[])
-  AND list_contains($months::DATE[], r.month)
+        return (
+            self.deductions.filter(pl.col("on_person") & pl.col("subgrid_key").is_not_null())
+            .group_by("subgrid_key", "bucket")
+            .agg(pl.col("points").sum())
+        )
+
+    @per_subgrid()
+    def survey(self) -> pl.DataFrame:
+        """``subgrid_key, bucket, survey_score``: the mean over the bucket's calendar
+        months of the mean score of the survey periods covering each month."""
+        fo = self.config.fortress
+        rows = self.fetch_months(
+            f"""SELECT s.subgrid_key, m.month AS grain, avg(s.score) AS score
+FROM {self.rel["ru_survey"]} s
+JOIN (SELECT unnest($months::DATE[]) AS month) m ON m.month BETWEEN s.p_start AND s.p_end
+WHERE s.index_name = $survey_index AND s.rater = $survey_rater
+  AND {self.in_scope("s.subgrid_key")}
 GROUP BY ALL""",
             self.span,
-            ["subgrid_key"],
+            survey_index=fo.survey_index,
+            survey_rater=fo.survey_rater,
+            **self.key_range,
+        )
+        return (
+            rows.join(self.cal, left_on="grain", right_on="month")
+            .group_by("subgrid_key", "bucket")
+            .agg(survey_score=pl.col("score").mean())
         )
 
     # -- pooled sums per unit -----------------------------------------------------------------
@@ -653,106 +743,26 @@ GROUP BY ALL""",
             pl.col("org_credit").fill_null(0.0).cast(pl.Float64),
         ).sort("unit_id", "bucket")
 
-    @shared_property
+    @per_subgrid()
     def facts(self) -> pl.DataFrame:
-        """Sub-grid × bucket in one query: the :attr:`sgb` sums, the report sums
-        (``reports``, ``accept_due``/``accept_on_time``, ``resolve_due``/
-        ``resolve_on_time``, ``resolved``, ``satisfaction_sum``/``_n``), ``survey_score``
-        (the mean over the bucket's calendar months of the mean score of the survey
-        periods covering each) and ``points`` (deductions on the sub-grid) — every
-        sub-grid in scope × every bucket with data. One round trip and no joins in
-        Polars: this is what the 堡垒指数 and the pooled sums read."""
-        terms, values = self.requirement_terms("subgrid")
-        met = " + ".join(terms)
-        va, fo = self.config.vanguard, self.config.fortress
-        keys = [TYPE_KEYS[t] for t in va.org_life_types]
-        credit = " + ".join(
-            f"$present_credit * r.present_{k} + $leave_credit * r.leave_{k}" for k in keys
+        """Sub-grid × bucket: the :attr:`sgb` sums, the report sums
+        (:attr:`report_sums`), ``survey_score`` (:attr:`survey`) and ``points``
+        (deductions on the sub-grid) — every sub-grid in scope × every bucket with
+        data. This is what the 堡垒指数 and the pooled sums read."""
+        points = (
+            self.deductions.filter(pl.col("on_subgrid"))
+            .group_by("subgrid_key", "bucket")
+            .agg(pl.col("points").sum())
         )
-        held = " + ".join(f"r.held_{k}" for k in keys)
-        in_months = """r.month BETWEEN list_min($months::DATE[]) AND list_max($months::DATE[])
-      AND list_contains($months::DATE[], r.month)"""
-        rows = self.sums(
-            f"""WITH a AS (
-    SELECT r.subgrid_key, {{grain}} AS grain,
-        sum({met})::BIGINT AS met,
-        count(*) FILTER (WHERE {met} = $n_req)::BIGINT AS compliant,
-        sum(r.members)::BIGINT AS member_months,
-        sum(r.reached)::BIGINT AS reached,
-        sum(r.reached_home)::BIGINT AS reached_home,
-        sum(r.volunteer_members)::BIGINT AS volunteer_members,
-        sum({credit})::DOUBLE AS org_credit,
-        sum(r.members * ({held}))::BIGINT AS org_expected
-    FROM {self.rel["ru_subgrid_month"]} r {{grain_join}}
-    WHERE {in_months} AND {self.in_scope("r.subgrid_id")}
-    GROUP BY ALL
-),
-rp AS (
-    SELECT r.subgrid_key, {{grain}} AS grain, count(*) AS reports,
-        count(on_time_accept) AS accept_due,
-        count(*) FILTER (WHERE on_time_accept) AS accept_on_time,
-        count(on_time_resolve) AS resolve_due,
-        count(*) FILTER (WHERE on_time_resolve) AS resolve_on_time,
-        count(resolved_at) AS resolved,
-        coalesce(sum(satisfaction), 0)::BIGINT AS satisfaction_sum,
-        count(satisfaction) AS satisfaction_n
-    FROM (SELECT *, {self.on_time_sql("x")} FROM {self.rel["ru_report"]} x) r {{grain_join}}
-    WHERE {in_months} AND {self.in_scope("r.subgrid_id")}
-    GROUP BY ALL
-),
-sv AS (
-    SELECT r.subgrid_key, {{grain}} AS grain, avg(r.score) AS survey_score
-    FROM (
-        SELECT s.subgrid_key, m.month, avg(s.score) AS score
-        FROM {self.rel["ru_survey"]} s
-        JOIN (SELECT unnest($months::DATE[]) AS month) m
-          ON m.month BETWEEN s.p_start AND s.p_end
-        WHERE s.index_name = $survey_index AND s.rater = $survey_rater
-          AND {self.in_scope("s.subgrid_id")}
-        GROUP BY ALL
-    ) r {{grain_join}}
-    GROUP BY ALL
-),
-dd AS (
-    SELECT r.subgrid_key, {{grain}} AS grain, sum(r.points)::DOUBLE AS points
-    FROM {self.rel["ru_deduction"]} r {{grain_join}}
-    WHERE r.on_subgrid AND {in_months}
-    GROUP BY ALL
-)
-SELECT subgrid_key, grain, a.* EXCLUDE (subgrid_key, grain),
-    rp.* EXCLUDE (subgrid_key, grain), sv.survey_score, dd.points
-FROM a FULL JOIN rp USING (subgrid_key, grain)
-FULL JOIN sv USING (subgrid_key, grain)
-FULL JOIN dd USING (subgrid_key, grain)""",
-            self.span,
-            ["subgrid_key"],
-            means=("survey_score",),
-            **values,
-            n_req=len(terms),
-            present_credit=va.present_credit,
-            leave_credit=va.leave_credit,
-            survey_index=fo.survey_index,
-            survey_rater=fo.survey_rater,
-            as_of=self.as_of,
-        )
-        counts = [
-            c
-            for c in rows.columns
-            if c not in ("subgrid_key", "bucket", "survey_score", "points", "org_credit")
-        ]
         return (
-            self.sg.select("subgrid_id", "subgrid_key", "village_id", "town_id")
-            .join(self.bucket_months, how="cross")
-            .join(rows, on=["subgrid_key", "bucket"], how="left")
-            .with_columns(
-                *[pl.col(c).fill_null(0).cast(pl.Int64) for c in counts],
-                pl.col("org_credit").fill_null(0.0).cast(pl.Float64),
-                due=pl.col("months") * len(terms),
-            )
+            self.sgb.join(self.report_sums, on=["subgrid_key", "bucket"], how="left")
+            .join(self.survey, on=["subgrid_key", "bucket"], how="left")
+            .join(points, on=["subgrid_key", "bucket"], how="left")
+            .with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in REPORT_SUMS)
         )
 
     # -- 堡垒指数 ----------------------------------------------------------------------------
-    @shared_property
+    @per_subgrid()
     def fsg(self) -> pl.DataFrame:
         """堡垒指数 per sub-grid and bucket, with its parts."""
         fo = self.config.fortress
@@ -809,7 +819,7 @@ FULL JOIN dd USING (subgrid_key, grain)""",
             )
         )
 
-    @shared_property
+    @per_subgrid("village_id")
     def fv(self) -> pl.DataFrame:
         """堡垒指数 per village and bucket (shared by the village and town levels)."""
         return self._weighted_up(self.fsg, "village_id")
@@ -833,139 +843,3 @@ FULL JOIN dd USING (subgrid_key, grain)""",
             return self.fv.rename({"village_id": "unit_id"}).select(cols)
         villages = self.fv.join(self.vg.select("village_id", "town_id"), on="village_id")
         return self._weighted_up(villages, "town_id").rename({"town_id": "unit_id"}).select(cols)
-
-    # -- 先锋指数 -----------------------------------------------------------------------------
-    def vanguard_query(self, select: str) -> pl.DataFrame:
-        """Run ``select`` over ``vm``: one row per member on a roll in scope and bucket,
-        with the parts (``v_*`` fractions, ``*_pts`` points) and ``vanguard_index``.
-
-        A member's sums over a bucket come from the running sums of ``ru_member_month``:
-        the row of the bucket's last data month minus the row of the data month before
-        the bucket's first."""
-        first: dict[date, date] = {}
-        last: dict[date, date] = {}
-        for m in self.data_span:
-            b = self.bucket_of(m)
-            first.setdefault(b, m)
-            last[b] = m
-        bases = []
-        for b in first:
-            before = [m for m in self.data_months if m < first[b]]
-            bases.append(before[-1] if before else NO_DATE)
-        va = self.config.vanguard
-        keys = [TYPE_KEYS[t] for t in va.org_life_types]
-
-        def diff(col: str) -> str:
-            return f"(e.{col} - coalesce(b.{col}, 0))"
-
-        credit = " + ".join(
-            f"$present_credit * {diff(f'c_present_{k}')} + $leave_credit * {diff(f'c_leave_{k}')}"
-            for k in keys
-        )
-        held = " + ".join(diff(f"c_held_{k}") for k in keys)
-        member = self.rel["ru_member_month"]
-        # With a village, only its members' reports are counted (a semi-join); for the
-        # whole database the join with the members does the same, cheaper.
-        reporters = (
-            "" if self.f.village_id is None else "AND r.reporter_key IN (SELECT person_key FROM d)"
-        )
-        cal = (
-            "(SELECT unnest($cal_months::DATE[]) AS month, unnest($cal_buckets::DATE[]) AS bucket)"
-        )
-        sql = f"""WITH d AS (
-    SELECT v.bucket, e.person_key, e.subgrid_id, e.subgrid_key,
-        {diff("c_months")} AS months_on_roll,
-        {diff("c_reached")} AS study_months,
-        {diff("c_volunteer")} AS volunteer,
-        ({credit})::DOUBLE AS org_credit,
-        ({held})::BIGINT AS org_expected
-    FROM (SELECT unnest($v_buckets::DATE[]) AS bucket, unnest($v_ends::DATE[]) AS end_month,
-                 unnest($v_bases::DATE[]) AS base_month) v
-    JOIN {member} e ON e.month = v.end_month
-    LEFT JOIN {member} b ON b.month = v.base_month AND b.person_key = e.person_key
-    WHERE {diff("c_months")} > 0 AND {self.in_scope("e.subgrid_id")}
-),
-rep AS (
-    SELECT r.reporter_key AS person_key, c.bucket, count(*) AS reports
-    FROM {self.rel["ru_report"]} r
-    JOIN {cal} c ON c.month = r.month
-    WHERE r.month BETWEEN $span_start AND $end AND r.reporter_key IS NOT NULL {reporters}
-    GROUP BY ALL
-),
-ded AS (
-    SELECT x.person_key, c.bucket, sum(x.points) AS points
-    FROM {self.rel["ru_deduction"]} x
-    JOIN {cal} c ON c.month = x.month
-    WHERE x.person_key IS NOT NULL AND x.month BETWEEN $span_start AND $end
-    GROUP BY ALL
-),
-parts AS (
-    SELECT d.*, coalesce(rep.reports, 0) AS reports,
-        coalesce(ded.points, 0)::DOUBLE AS deductions,
-        d.org_credit / nullif(d.org_expected, 0) AS v_attendance,
-        d.study_months / d.months_on_roll AS v_study,
-        CASE WHEN $w_role > 0
-             THEN least(1.0, $per_item * (d.volunteer + coalesce(rep.reports, 0)) / $w_role)
-        END AS v_role
-    FROM d
-    LEFT JOIN rep ON rep.person_key = d.person_key AND rep.bucket = d.bucket
-    LEFT JOIN ded ON ded.person_key = d.person_key AND ded.bucket = d.bucket
-),
-avail AS (
-    SELECT *, CASE WHEN v_attendance IS NULL THEN 0 ELSE $w_attendance END
-              + CASE WHEN v_study IS NULL THEN 0 ELSE $w_study END
-              + CASE WHEN v_role IS NULL THEN 0 ELSE $w_role END AS w_available
-    FROM parts
-),
-pts AS (
-    SELECT *,
-        $w_attendance * v_attendance * 100.0 / nullif(w_available, 0) AS attendance_pts,
-        $w_study * v_study * 100.0 / nullif(w_available, 0) AS study_pts,
-        $w_role * v_role * 100.0 / nullif(w_available, 0) AS role_pts
-    FROM avail
-),
-vm AS (
-    SELECT *,
-        coalesce(attendance_pts, 0) + coalesce(study_pts, 0) + coalesce(role_pts, 0) AS raw,
-        greatest(0.0, coalesce(attendance_pts, 0) + coalesce(study_pts, 0)
-                      + coalesce(role_pts, 0) - deductions) AS vanguard_index
-    FROM pts
-)
-{select}"""
-        return self.fetch(
-            sql,
-            v_buckets=list(first),
-            v_ends=[last[b] for b in first],
-            v_bases=bases,
-            present_credit=va.present_credit,
-            leave_credit=va.leave_credit,
-            per_item=va.role_points_per_item,
-            w_attendance=va.attendance,
-            w_study=va.study,
-            w_role=va.role,
-        )
-
-    @shared_property
-    def vsg(self) -> pl.DataFrame:
-        """Per sub-grid and bucket: ``members`` and the sums over them of
-        ``vanguard_index`` and its parts (averages roll up exactly from these)."""
-        return self.vanguard_query(
-            """SELECT subgrid_key, bucket, count(*) AS members,
-    sum(vanguard_index) AS vanguard_index, sum(coalesce(attendance_pts, 0)) AS attendance_pts,
-    sum(coalesce(study_pts, 0)) AS study_pts, sum(coalesce(role_pts, 0)) AS role_pts,
-    sum(deductions) AS deductions
-FROM vm GROUP BY ALL"""
-        )
-
-    @cached_property
-    def vang(self) -> pl.DataFrame:
-        """先锋指数 per unit of the level and bucket: the mean over its members."""
-        values = ["vanguard_index", "attendance_pts", "study_pts", "role_pts", "deductions"]
-        return (
-            self.vsg.join(
-                self.sg.select("subgrid_key", unit_id=pl.col(self.unit)), on="subgrid_key"
-            )
-            .group_by("unit_id", "bucket")
-            .agg(pl.col("members").sum().cast(pl.Int64), *[pl.col(c).sum() for c in values])
-            .with_columns(pl.col(c) / pl.col("members") for c in values)
-        )

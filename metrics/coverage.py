@@ -16,7 +16,6 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from etl.rollups import TYPE_KEYS
 from metrics.config import Config
 from metrics.context import Context, ratio
 from metrics.filters import Filter
@@ -61,6 +60,36 @@ def coverage_summary(
     )
 
 
+def _requirement_counts(ctx: Context, level: str) -> pl.DataFrame:
+    """Per sub-grid (``subgrid_id``) or village of the scope, for each requirement ``i``
+    of the level: ``met_i`` (data months of the range it was met) and ``held_i``
+    (activities of its type). A small scope reads them from the range sums every page
+    reads anyway (``Context.sgb``/``vgb``); a large one counts them in SQL."""
+    if ctx.fine:
+        return ctx.current(ctx.sgb if level == "subgrid" else ctx.vgb)
+    columns = ctx.requirement_columns(level)
+    if level == "subgrid":
+        key, table, scope = "subgrid_key", ctx.rel["ru_subgrid_month"], "r.subgrid_key"
+        where = ctx.in_scope(scope)
+    else:
+        key, table = "village_id", ctx.rel["ru_village_month"]
+        where = ctx.village_in_scope("r.village_id")
+    sums = ",\n    ".join(f"sum({expr}) AS {name}" for name, expr in columns.items())
+    counts = ctx.fetch(
+        f"""SELECT r.{key}, {sums}
+FROM {table} r
+WHERE r.month BETWEEN list_min($months::DATE[]) AND list_max($months::DATE[])
+  AND list_contains($months::DATE[], r.month) AND {where}
+GROUP BY ALL""",
+        months=ctx.range_months,
+        **ctx.key_range,
+        **{f"req_{i}": r.min_count for i, r in enumerate(ctx.config.coverage.requirements)},
+    )
+    if level == "subgrid":
+        return counts.join(ctx.sg.select("subgrid_key", "subgrid_id"), on="subgrid_key")
+    return counts
+
+
 def coverage_matrix(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -78,47 +107,29 @@ def coverage_matrix(
     """
     ctx = Context.of(con, f, config, rollups)
     reqs = ctx.config.coverage.requirements
-    sources = {
-        "subgrid": (
-            ctx.sg.select(unit_id="subgrid_id", unit_name="subgrid_name", village_id="village_id"),
-            "subgrid_id",
-            ctx.rel["ru_subgrid_month"],
-            ctx.in_scope("r.subgrid_id"),
+    units = {
+        "subgrid": ctx.sg.select(
+            unit_id="subgrid_id", unit_name="subgrid_name", village_id="village_id"
         ),
-        "village": (
-            ctx.vg.select(unit_id="village_id", unit_name="village_name", village_id="village_id"),
-            "village_id",
-            ctx.rel["ru_village_month"],
-            "($village IS NULL OR r.village_id = $village)",
+        "village": ctx.vg.select(
+            unit_id="village_id", unit_name="village_name", village_id="village_id"
         ),
     }
     parts = []
-    for level, (units, key, table, scope) in sources.items():
+    for level, key in (("subgrid", "subgrid_id"), ("village", "village_id")):
         mine = [(i, r) for i, r in enumerate(reqs) if r.level == level]
         if not mine:
             continue
-        counts = ",\n    ".join(
-            f"count(*) FILTER (WHERE r.held_{TYPE_KEYS[r.activity_type]} >= $req_{i}) AS met_{i},"
-            f" coalesce(sum(r.held_{TYPE_KEYS[r.activity_type]}), 0)::BIGINT AS held_{i}"
-            for i, r in mine
-        )
-        rows = ctx.fetch(
-            f"""SELECT r.{key} AS unit_id,
-    {counts}
-FROM {table} r
-WHERE r.month BETWEEN list_min($months::DATE[]) AND list_max($months::DATE[])
-  AND list_contains($months::DATE[], r.month) AND {scope}
-GROUP BY ALL""",
-            months=ctx.range_months,
-            **{f"req_{i}": r.min_count for i, r in mine},
-        )
+        sums = _requirement_counts(ctx, level).rename({key: "unit_id"})
         for i, r in mine:
             parts.append(
-                units.join(
-                    rows.select("unit_id", months_met=f"met_{i}", held=f"held_{i}"),
+                units[level]
+                .join(
+                    sums.select("unit_id", months_met=f"met_{i}", held=f"held_{i}"),
                     on="unit_id",
                     how="left",
-                ).with_columns(
+                )
+                .with_columns(
                     level=pl.lit(level),
                     order=pl.lit(i),
                     requirement=pl.lit(r.key),

@@ -89,16 +89,9 @@ def vanguard_members(
     """
     ctx = Context.of(con, f, config, rollups)
     return (
-        ctx.vanguard_query(
-            f"""SELECT k.person_id, p.name, vm.subgrid_id, vm.vanguard_index,
-    vm.attendance_pts, vm.study_pts, vm.role_pts, vm.deductions, vm.months_on_roll,
-    vm.study_months, vm.org_credit, vm.org_expected, vm.reports, vm.volunteer
-FROM vm
-JOIN {ctx.rel["ru_person"]} k ON k.person_key = vm.person_key
-JOIN person p ON p.person_id = k.person_id
-WHERE vm.bucket = $start"""
-        )
-        .join(ctx.sg.select("subgrid_id", "village_id"), on="subgrid_id")
+        ctx.current(ctx.vm)
+        .join(ctx.members.select("person_id", "name"), on="person_id", how="left")
+        .join(ctx.sg.select("subgrid_key", "subgrid_id", "village_id"), on="subgrid_key")
         .sort("village_id", "subgrid_id", "person_id")
         .with_columns(grade=label_for(ctx.config.vanguard.grades, "vanguard_index"))
         .select(

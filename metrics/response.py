@@ -33,19 +33,29 @@ from metrics.filters import Filter
 
 CATEGORY_ORDER = [ALL_CATEGORIES, *REPORT_CATEGORIES]
 FUNNEL_STAGES = ("上报", "受理", "核实", "办结")
-STATS = """count(*) AS reports,
-    count(resolved_at) AS resolved,
-    count(*) FILTER (WHERE accepted_at IS NOT NULL AND NOT refused) AS accepted,
-    count(*) FILTER (WHERE refused) AS refused,
-    quantile_cont(accept_h, 0.5) AS accept_median_h,
-    quantile_cont(accept_h, 0.9) AS accept_p90_h,
-    quantile_cont(resolve_h, 0.5) AS resolve_median_h,
-    quantile_cont(resolve_h, 0.9) AS resolve_p90_h,
-    count(*) FILTER (WHERE on_time_accept) / nullif(count(on_time_accept), 0)
-        AS on_time_accept_rate,
-    count(*) FILTER (WHERE on_time_resolve) / nullif(count(on_time_resolve), 0)
-        AS on_time_resolve_rate,
-    avg(satisfaction) AS satisfaction_mean"""
+
+
+def _rate(flag: str) -> pl.Expr:
+    """Share of the decided reports (flag not null) decided true; null when none."""
+    decided = pl.col(flag).count()
+    return pl.when(decided > 0).then(pl.col(flag).sum() / decided).otherwise(None)
+
+
+# The statistics of a group of reports (medians and p90 interpolate linearly, as
+# DuckDB's quantile_cont: the reports having both timestamps).
+STATS = {
+    "reports": pl.len(),
+    "resolved": pl.col("resolved_at").count(),
+    "accepted": (pl.col("accepted_at").is_not_null() & ~pl.col("refused")).sum(),
+    "refused": pl.col("refused").sum(),
+    "accept_median_h": pl.col("accept_h").quantile(0.5, "linear"),
+    "accept_p90_h": pl.col("accept_h").quantile(0.9, "linear"),
+    "resolve_median_h": pl.col("resolve_h").quantile(0.5, "linear"),
+    "resolve_p90_h": pl.col("resolve_h").quantile(0.9, "linear"),
+    "on_time_accept_rate": _rate("on_time_accept"),
+    "on_time_resolve_rate": _rate("on_time_resolve"),
+    "satisfaction_mean": pl.col("satisfaction").mean(),
+}
 STAT_COLUMNS = {
     "reports": pl.Int64,
     "resolved": pl.Int64,
@@ -62,12 +72,49 @@ STAT_COLUMNS = {
 COUNTS = ("reports", "resolved", "accepted", "refused")
 
 
+# STATS in SQL, for a large scope (Context.reports_query).
+STATS_SQL = """count(*) AS reports,
+    count(resolved_at) AS resolved,
+    count(*) FILTER (WHERE accepted_at IS NOT NULL AND NOT refused) AS accepted,
+    count(*) FILTER (WHERE refused) AS refused,
+    quantile_cont(accept_h, 0.5) AS accept_median_h,
+    quantile_cont(accept_h, 0.9) AS accept_p90_h,
+    quantile_cont(resolve_h, 0.5) AS resolve_median_h,
+    quantile_cont(resolve_h, 0.9) AS resolve_p90_h,
+    count(*) FILTER (WHERE on_time_accept) / nullif(count(on_time_accept), 0)
+        AS on_time_accept_rate,
+    count(*) FILTER (WHERE on_time_resolve) / nullif(count(on_time_resolve), 0)
+        AS on_time_resolve_rate,
+    avg(satisfaction) AS satisfaction_mean"""
+
+
+def _stats(frame: pl.DataFrame, *keys: str) -> pl.DataFrame:
+    return frame.group_by(*keys).agg(**STATS)
+
+
+def _stats_by(ctx: Context, second: str | None) -> pl.DataFrame:
+    """STATS per unit of the level (``unit_id``) and ``second`` (a column of the
+    reports, or none): over the report rows in Polars for a small scope, in SQL for a
+    large one."""
+    extra = [second] if second else []
+    if ctx.fine:
+        return _stats(_in_units(ctx), "unit_id", *extra)
+    columns = ", ".join([*extra, STATS_SQL])
+    group = ", ".join([ctx.unit, *extra])
+    return ctx.reports_query(f"SELECT {ctx.unit} AS unit_id, {columns} FROM rf GROUP BY {group}")
+
+
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
     """Counts of units without reports are 0, their statistics null; fixed dtypes."""
     return frame.with_columns(
         [pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNTS]
         + [pl.col(c).cast(t) for c, t in STAT_COLUMNS.items() if c not in COUNTS]
     )
+
+
+def _in_units(ctx: Context, listed: bool = False) -> pl.DataFrame:
+    """The reports of the range with ``unit_id`` (the unit of the filter's level)."""
+    return ctx.reports(listed).with_columns(unit_id=pl.col(ctx.unit))
 
 
 def response_summary(
@@ -87,11 +134,20 @@ def response_summary(
     """
     ctx = Context.of(con, f, config, rollups)
     u = ctx.unit
-    stats = ctx.reports_query(
-        f"""SELECT {u} AS unit_id, coalesce(category, $all) AS category, {STATS}
+    if ctx.fine:
+        stats = pl.concat(
+            [
+                _stats_by(ctx, "category"),
+                _stats_by(ctx, None).with_columns(category=pl.lit(ALL_CATEGORIES)),
+            ],
+            how="diagonal",
+        )
+    else:
+        stats = ctx.reports_query(
+            f"""SELECT {u} AS unit_id, coalesce(category, $all) AS category, {STATS_SQL}
 FROM rf GROUP BY GROUPING SETS (({u}, category), ({u}))""",
-        all=ALL_CATEGORIES,
-    )
+            all=ALL_CATEGORIES,
+        )
     opn = ctx.open_reports.rename({u: "unit_id"})
     counts = [pl.len().alias("open_at_end"), pl.col("overdue").sum().alias("overdue_at_end")]
     opened = pl.concat(
@@ -136,7 +192,7 @@ def response_by_month(
     """Per unit and data month (by month reported), all categories together:
     ``unit_id, unit_name, month`` and the statistics of :func:`response_summary`."""
     ctx = Context.of(con, f, config, rollups, buckets="month")
-    stats = ctx.reports_query(f"SELECT {ctx.unit} AS unit_id, bucket, {STATS} FROM rf GROUP BY ALL")
+    stats = _stats_by(ctx, "bucket")
     out = ctx.skeleton().join(stats, on=["unit_id", "bucket"], how="left")
     return (
         _typed(out)
@@ -160,15 +216,46 @@ def report_durations(
     on_time_accept, on_time_resolve`` (null = not decided yet), ``satisfaction``.
     """
     ctx = Context.of(con, f, config, rollups)
-    return ctx.reports_query(
-        f"""SELECT report_id, {ctx.unit} AS unit_id, subgrid_id, village_id, category, status,
-    month, reported_at, accepted_at, resolved_at, accept_h, verify_h, resolve_h, limit_h,
-    on_time_accept, on_time_resolve, satisfaction
-FROM rf ORDER BY reported_at, report_id"""
+    return (
+        _in_units(ctx, listed=True)
+        .select(
+            "report_id",
+            "unit_id",
+            "subgrid_id",
+            "village_id",
+            "category",
+            "status",
+            "month",
+            "reported_at",
+            "accepted_at",
+            "resolved_at",
+            "accept_h",
+            "verify_h",
+            "resolve_h",
+            "limit_h",
+            "on_time_accept",
+            "on_time_resolve",
+            "satisfaction",
+        )
+        .sort("reported_at", "report_id")
     )
 
 
 DURATION_EDGES_H = (24.0, 48.0, 72.0, 168.0, 336.0)
+
+
+def _histogram(reports: pl.DataFrame, edges_h: tuple[float, ...]) -> pl.DataFrame:
+    """``unit_id, category, measure, bin_order, reports`` of report rows."""
+    hours = pl.concat(
+        [
+            reports.select("unit_id", "category", measure=pl.lit("accept"), h="accept_h"),
+            reports.select("unit_id", "category", measure=pl.lit("resolve"), h="resolve_h"),
+        ]
+    ).filter(pl.col("h").is_not_null())
+    index = 1 + pl.sum_horizontal([(pl.col("h") >= e).cast(pl.Int32) for e in edges_h])
+    return hours.group_by("unit_id", "category", "measure", index.alias("bin_order")).agg(
+        reports=pl.len().cast(pl.Int64)
+    )
 
 
 def duration_distribution(
@@ -180,7 +267,7 @@ def duration_distribution(
     rollups: bool = True,
 ) -> pl.DataFrame:
     """Histogram of 受理时长 and 办结时长 by category (the reports of the range having
-    both timestamps), binned in SQL so that a city's reports never leave DuckDB.
+    both timestamps).
 
     Columns ``unit_id, unit_name, category, measure`` (``accept``/``resolve``),
     ``bin_order, bin_label`` (e.g. ``24–48h``) and ``reports``; bins without reports
@@ -189,16 +276,19 @@ def duration_distribution(
     if any(a >= b for a, b in pairwise(edges_h)):
         raise ValueError("edges_h must increase")
     ctx = Context.of(con, f, config, rollups)
-    index = " + ".join(f"(h >= $edge_{i})::INTEGER" for i in range(len(edges_h)))
-    counts = ctx.reports_query(
-        f"""SELECT unit_id, category, measure, 1 + {index} AS bin_order, count(*) AS reports
+    if ctx.fine:
+        counts = _histogram(_in_units(ctx), edges_h)
+    else:
+        index = " + ".join(f"(h >= $edge_{i})::INTEGER" for i in range(len(edges_h)))
+        counts = ctx.reports_query(
+            f"""SELECT unit_id, category, measure, 1 + {index} AS bin_order, count(*) AS reports
 FROM (SELECT {ctx.unit} AS unit_id, category, 'accept' AS measure, accept_h AS h FROM rf
       UNION ALL
       SELECT {ctx.unit}, category, 'resolve', resolve_h FROM rf)
 WHERE h IS NOT NULL
 GROUP BY ALL""",
-        **{f"edge_{i}": e for i, e in enumerate(edges_h)},
-    )
+            **{f"edge_{i}": e for i, e in enumerate(edges_h)},
+        )
     names = [f"<{edges_h[0]:g}h"]
     names += [f"{a:g}–{b:g}h" for a, b in pairwise(edges_h)]
     names.append(f"≥{edges_h[-1]:g}h")
@@ -228,14 +318,27 @@ def funnel(
     不予受理 (refused reports carry the refusal time in 受理时间).
     """
     ctx = Context.of(con, f, config, rollups)
-    counts = ctx.reports_query(
-        f"""SELECT {ctx.unit} AS unit_id,
+    if ctx.fine:
+        counts = (
+            _in_units(ctx)
+            .group_by("unit_id")
+            .agg(
+                s1=pl.len(),
+                s2=(pl.col("accepted_at").is_not_null() & ~pl.col("refused")).sum(),
+                s3=pl.col("verified_at").count(),
+                s4=pl.col("resolved_at").count(),
+            )
+        )
+    else:
+        counts = ctx.reports_query(
+            f"""SELECT {ctx.unit} AS unit_id,
     count(*) AS s1,
     count(*) FILTER (WHERE accepted_at IS NOT NULL AND NOT refused) AS s2,
     count(verified_at) AS s3,
     count(resolved_at) AS s4
 FROM rf GROUP BY ALL"""
-    )
+        )
+    counts = counts.with_columns(pl.col("s1", "s2", "s3", "s4").cast(pl.Int64))
     long = counts.unpivot(index="unit_id", variable_name="stage_key", value_name="reports")
     stages = pl.DataFrame(
         {

@@ -97,11 +97,25 @@ def report_rows(
     reported_at, accepted_at, verified_at, resolved_at, accept_h, resolve_h, limit_h,
     on_time_accept, on_time_resolve, satisfaction``."""
     ctx = Context.of(con, f, config, rollups)
-    return ctx.reports_query(
-        f"""SELECT report_id, subgrid_id, village_id, reporter_id, category, summary, status,
-    reported_at, accepted_at, verified_at, resolved_at, accept_h, resolve_h, limit_h,
-    on_time_accept, on_time_resolve, satisfaction
-FROM rf WHERE $unit IS NULL OR {ctx.unit} = $unit
-ORDER BY reported_at, report_id""",
-        unit=unit_id,
-    )
+    frame = ctx.reports(listed=True)
+    if unit_id is not None:
+        frame = frame.filter(pl.col(ctx.unit) == unit_id)
+    return frame.select(
+        "report_id",
+        "subgrid_id",
+        "village_id",
+        "reporter_id",
+        "category",
+        "summary",
+        "status",
+        "reported_at",
+        "accepted_at",
+        "verified_at",
+        "resolved_at",
+        "accept_h",
+        "resolve_h",
+        "limit_h",
+        "on_time_accept",
+        "on_time_resolve",
+        "satisfaction",
+    ).sort("reported_at", "report_id")

@@ -14,8 +14,9 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from etl.rollups import OPEN_END
 from metrics.config import Config
-from metrics.context import NO_DATE, Context, ratio
+from metrics.context import Context, ratio
 from metrics.filters import Filter
 
 RATES = [
@@ -101,21 +102,29 @@ def not_reached(
     }
     if len(upto) < n:
         return pl.DataFrame(schema=columns)
-    base = upto[-n - 1] if len(upto) > n else NO_DATE
-    member = ctx.rel["ru_member_month"]
-    # Running sums: on the roll all N months, and no month reached among them.
+    last = upto[-n:]
+    # On the roll in each of the N months (the months on the roll are one interval:
+    # the first and the last suffice), and not reached in any.
     listed = ctx.fetch(
-        f"""SELECT p.person_id, p.name, e.subgrid_id
-FROM {member} e
-LEFT JOIN {member} b ON b.month = $base AND b.person_key = e.person_key
-JOIN {ctx.rel["ru_person"]} k ON k.person_key = e.person_key
-JOIN person p ON p.person_id = k.person_id
-WHERE e.month = $last AND {ctx.in_scope("e.subgrid_id")}
-  AND e.c_months - coalesce(b.c_months, 0) = $n
-  AND e.c_reached - coalesce(b.c_reached, 0) = 0""",
-        base=base,
-        last=upto[-1],
-        n=n,
+        f"""WITH listed AS (
+    SELECT m.person_id, m.subgrid_key
+    FROM {ctx.rel["ru_member"]} m
+    WHERE m.first_month <= $first AND coalesce(m.last_month, $open_end) >= $last
+      AND {ctx.in_scope("m.subgrid_key")}
+      AND NOT EXISTS (
+          SELECT 1 FROM {ctx.rel["ru_member_month"]} r
+          WHERE r.person_key = m.person_key AND r.reached
+            AND r.month BETWEEN $first AND $last AND list_contains($months::DATE[], r.month))
+)
+SELECT l.person_id, p.name, k.subgrid_id
+FROM listed l
+JOIN person p ON p.person_id = l.person_id
+JOIN {ctx.rel["ru_subgrid"]} k ON k.subgrid_key = l.subgrid_key""",
+        first=last[0],
+        last=last[-1],
+        months=last,
+        open_end=OPEN_END,
+        **ctx.key_range,
     )
     return (
         listed.join(ctx.sg, on="subgrid_id")
