@@ -133,13 +133,18 @@ def sidebar(months: Sequence[date], villages: Sequence[tuple[str, str]]) -> View
 
 
 def set_view(view: View) -> None:
-    """Make ``view`` current (e.g. for a drill-down) and mirror it in the URL."""
+    """Make ``view`` current and mirror it in the URL, keeping page-specific parameters."""
     params = to_params(view)
     st.session_state[_WRITTEN_KEY] = params
-    if dict(st.query_params) != params:
-        st.query_params.from_dict(params)
+    own = (PARAM_FROM, PARAM_TO, PARAM_VILLAGE)
+    merged = {k: v for k, v in st.query_params.to_dict().items() if k not in own} | params
+    if st.query_params.to_dict() != merged:
+        st.query_params.from_dict(merged)
 
 
-def drill_to(page, view: View) -> None:
-    """Switch to ``page`` showing ``view`` (a drill-down); the query string carries it."""
-    st.switch_page(page, query_params=to_params(view))
+def drill_to(page, view: View, **extra: str) -> None:
+    """Switch to ``page`` showing ``view`` (a drill-down); the query string carries it.
+
+    ``extra`` adds page-specific parameters, e.g. ``subgrid="CJ03-02"``.
+    """
+    st.switch_page(page, query_params=to_params(view) | extra)

@@ -96,6 +96,9 @@ def polygon_records(
     return records, edges
 
 
+LABEL_FONTS = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+
 def build_deck(
     polygons: list[dict],
     points: list[dict],
@@ -104,52 +107,56 @@ def build_deck(
     center: tuple[float, float],
     zoom: float = 11.6,
 ) -> pdk.Deck:
-    """The map: coloured polygons, service station/point markers and Chinese labels."""
-    layers = [
-        pdk.Layer(
-            "PolygonLayer",
-            id=POLYGON_LAYER_ID,
-            data=polygons,
-            get_polygon="polygon",
-            get_fill_color="fill",
-            get_line_color=[255, 255, 255, 255],
-            line_width_min_pixels=1,
-            pickable=True,
-            auto_highlight=True,
-            stroked=True,
-            filled=True,
-        ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            id=POINT_LAYER_ID,
-            data=points,
-            get_position="position",
-            get_fill_color="colour",
-            get_radius="radius",
-            radius_units="meters",
-            radius_min_pixels=3,
-            pickable=True,
-            stroked=True,
-            get_line_color=[255, 255, 255],
-            line_width_min_pixels=1,
-        ),
-        pdk.Layer(
-            "TextLayer",
-            id=LABEL_LAYER_ID,
-            data=labels,
-            get_position="position",
-            get_text="text",
-            get_size=13,
-            get_color=[40, 40, 40, 230],
-            character_set="auto",
-            font_family='"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif',
-            get_text_anchor='"middle"',
-            get_alignment_baseline='"center"',
-        ),
-    ]
+    """The map: coloured polygons, service station/point markers and Chinese labels.
+
+    pydeck turns a bare string keyword into a JavaScript expression (``"auto"`` would
+    reach deck.gl as the identifier ``auto``), so constant string options are set as
+    attributes after construction, which pydeck serialises verbatim.
+    """
+    polygon_layer = pdk.Layer(
+        "PolygonLayer",
+        id=POLYGON_LAYER_ID,
+        data=polygons,
+        get_polygon="polygon",
+        get_fill_color="fill",
+        get_line_color=[255, 255, 255, 255],
+        line_width_min_pixels=1,
+        pickable=True,
+        auto_highlight=True,
+        stroked=True,
+        filled=True,
+    )
+    point_layer = pdk.Layer(
+        "ScatterplotLayer",
+        id=POINT_LAYER_ID,
+        data=points,
+        get_position="position",
+        get_fill_color="colour",
+        get_radius="radius",
+        pickable=True,
+        stroked=True,
+        get_line_color=[255, 255, 255],
+        line_width_min_pixels=1,
+    )
+    point_layer.radius_units = "pixels"  # readable at any zoom
+    label_layer = pdk.Layer(
+        "TextLayer",
+        id=LABEL_LAYER_ID,
+        data=labels,
+        get_position="position",
+        get_text="text",
+        get_color=[40, 40, 40, 230],
+    )
+    label_layer.character_set = "auto"  # Chinese glyphs are generated on demand
+    label_layer.font_family = LABEL_FONTS
+    label_layer.get_size = 14
+    label_layer.background = True
+    label_layer.get_background_color = [255, 255, 255, 200]
+    label_layer.background_padding = [3, 1, 3, 1]
+    label_layer.get_pixel_offset = [0, 16]  # below the station marker near the label point
     view = pdk.ViewState(longitude=center[0], latitude=center[1], zoom=zoom, pitch=0)
     return pdk.Deck(
-        layers=layers,
+        layers=[polygon_layer, point_layer, label_layer],
         initial_view_state=view,
         map_provider=None,
         map_style=None,

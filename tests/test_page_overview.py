@@ -1,0 +1,122 @@
+"""总览 page (AppTest through dashboard.py): KPI cards with their change, trends,
+alerts with the link to 民情处置, the scorecard — all equal to the metrics layer's."""
+
+from __future__ import annotations
+
+import pytest
+from pages_a_support import (
+    computed,
+    default_view_of,
+    empty_database,
+    export_keys,
+    metrics_by_label,
+    parts,
+    run_with_bad_params,
+    scope,
+    shown_as,
+    table_with,
+)
+from pages_support import plotly_specs, run_page, texts
+
+from metrics import overview, registry
+from ui.format import month_label, number, pct, pct_points
+
+CARDS = ("compliant_share", "study_coverage", "on_time_resolve_rate", "fortress_index")
+
+
+@pytest.fixture(scope="module")
+def empty_db(tmp_path_factory):
+    return empty_database(tmp_path_factory.mktemp("overview") / "empty.duckdb")
+
+
+def expected_card(row: dict) -> tuple[str, str]:
+    if row["kpi"] == "fortress_index":
+        return number(row["value"], 1), f"{row['change']:+.1f}分"
+    return pct(row["value"]), pct_points(row["change"])
+
+
+def assert_cards_match(at, db, view):
+    shown = metrics_by_label(at)
+    kpis = computed(db, overview.kpis, scope(view))
+    rows = {r["kpi"]: r for r in kpis.iter_rows(named=True)}
+    for key in CARDS:
+        row = rows[key]
+        assert row["value"] is not None and row["change"] is not None
+        assert shown[row["label"]] == expected_card(row), key
+
+
+def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
+    monkeypatch.setenv("GRID_DB", str(sample_db))
+    at = run_page(sample_db, "overview")
+    assert not at.exception
+    view = default_view_of(sample_db)
+    assert_cards_match(at, sample_db, view)
+
+    # Trends: one point per data month, the same values.
+    trend = computed(sample_db, overview.kpi_trend, scope(view))
+    rates, fortress = plotly_specs(at)[:2]
+    assert rates["data"][0]["x"] == [month_label(m) for m in trend["month"]]
+    assert rates["data"][0]["y"] == pytest.approx(trend["compliant_share"].to_list())
+    assert rates["data"][1]["y"] == pytest.approx(trend["study_coverage"].to_list())
+    assert fortress["data"][0]["y"] == pytest.approx(trend["fortress_index"].to_list())
+
+    # Alerts: every alert listed; the overdue count links to 民情处置 with the view.
+    alerts = computed(sample_db, overview.alerts, scope(view).at_level("village"))
+    assert not alerts.is_empty()
+    shown_alerts = table_with(at, "提示")
+    assert shown_alerts["提示"].to_list() == alerts["message"].to_list()
+    cards = computed(sample_db, overview.scorecard, parts(view))
+    overdue = int(cards["overdue_at_end"].sum())
+    assert metrics_by_label(at)["期末超期未办结（件）"][0] == f"{overdue:,}"
+    below = alerts.filter(alerts["kpi"] != "overdue_reports")["village_id"].n_unique()
+    assert metrics_by_label(at)["指标低于阈值的村居"][0] == f"{below} 个"
+    link = at.get("page_link")[0].proto
+    assert link.page == "response"
+    assert f"from={view.start:%Y-%m}" in link.query_string
+    assert f"{overdue} 件" in link.label
+
+    # Scorecard: one row per village, rates in percent with one decimal.
+    table = table_with(at, "堡垒指数")
+    assert table["单位"].to_list() == cards["unit_name"].to_list()
+    assert shown_as(table["学习覆盖率（%）"].to_list(), cards["study_coverage"], 100)
+    assert shown_as(table["堡垒指数"].to_list(), cards["fortress_index"])
+    assert table["考核排名"].to_list() == cards["rank"].to_list()
+    assert {"overview_trend_csv", "overview_alerts_xlsx", "overview_scorecard_csv"} <= export_keys(
+        at
+    )
+    assert "口径说明" in at.expander[0].label
+
+
+def test_one_village_shows_its_sub_grids(sample_db, monkeypatch):
+    monkeypatch.setenv("GRID_DB", str(sample_db))
+    at = run_page(sample_db, "overview", {"village": "CJ03"})
+    assert not at.exception
+    view = default_view_of(sample_db, "CJ03")
+    assert_cards_match(at, sample_db, view)
+    table = table_with(at, "堡垒指数")
+    subgrids = computed(sample_db, registry.subgrids, "CJ03")
+    assert table.height == subgrids.height
+    assert "各子网格成绩单" in texts(at)
+    # The grid-size cards stay town-wide.
+    assert metrics_by_label(at)["党建子网格"][0] == "89"
+
+
+def test_empty_database_shows_a_notice(empty_db, monkeypatch):
+    monkeypatch.setenv("GRID_DB", str(empty_db))
+    at = run_page(empty_db, "overview")
+    assert not at.exception
+    assert "所选范围内没有可计算关键指标的数据" in texts(at)
+    shown = metrics_by_label(at)
+    assert shown["村居党建总网格"][0] == "14"
+    assert "制度落实率" not in shown
+    assert not plotly_specs(at)
+
+
+def test_bad_query_falls_back_with_a_notice(sample_db, monkeypatch):
+    monkeypatch.setenv("GRID_DB", str(sample_db))
+    notices, at = run_with_bad_params(sample_db, "overview")
+    assert not at.exception
+    assert "2026-13" in notices and "XX" in notices
+    assert at.query_params["from"] == f"{default_view_of(sample_db).start:%Y-%m}"
+    assert "village" not in at.query_params
+    assert_cards_match(at, sample_db, default_view_of(sample_db))
