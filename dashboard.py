@@ -1,17 +1,23 @@
 """网格看板 — entry point: ``streamlit run dashboard.py``.
 
-Builds the database on first start, draws the shared filters (kept across pages and
-mirrored in the URL), then runs the chosen page.
+Builds the database on first start, asks for sign-in, holds the run to the user's
+village scope and to one read snapshot, draws the shared filters (kept across pages
+and mirrored in the URL), then runs the chosen page among those the user's role may
+open.
 """
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from metrics import registry
+from metrics import scope as metric_scope
 from ui import filters
-from ui.db import ensure_database, query
-from ui.page import PAGES, set_context
+from ui.auth_gate import current_user, sidebar_account, sign_in_form
+from ui.db import begin_snapshot, end_snapshot, ensure_database, query
+from ui.page import pages_for, set_context
 
 st.set_page_config(
     page_title="漕泾镇网格化党建看板",
@@ -22,19 +28,37 @@ st.set_page_config(
 
 ensure_database()
 
-villages = query(registry.villages)
-village_pairs = list(villages.select("village_id", "name").iter_rows())
-view = filters.sidebar(query(registry.data_months), village_pairs)
-set_context(view, dict(village_pairs))
+user = current_user()
+# Set on every run: the thread may have run another session's script before.
+metric_scope.set_scope(user.village_scope if user else None)
+if user is None:
+    sign_in_form()
+    st.stop()
 
-navigation = st.navigation(
-    [
-        # The default page lives at "/"; the others at /<url_path> (deep links).
-        st.Page(p.path, title=p.title, icon=p.icon, default=True)
-        if i == 0
-        else st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path)
-        for i, p in enumerate(PAGES)
-    ]
-)
-st.sidebar.caption("地图边界为示意数据（无公开边界），可在“数据上传”页以 GeoJSON 替换。")
-navigation.run()
+sidebar_account(user)
+allowed = pages_for(user)
+begin_snapshot()
+try:
+    if user.pages != ("admin",):
+        villages = query(registry.villages)
+        village_pairs = list(villages.select("village_id", "name").iter_rows())
+        view = filters.sidebar(query(registry.data_months), village_pairs, user.village_scope)
+        set_context(view, dict(village_pairs))
+    navigation = st.navigation(
+        [
+            # The first page lives at "/"; the others at /<url_path> (deep links).
+            st.Page(p.path, title=p.title, icon=p.icon, default=True)
+            if i == 0
+            else st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path)
+            for i, p in enumerate(allowed)
+        ]
+    )
+    st.sidebar.caption("地图边界为示意数据（无公开边界），可在“数据上传”页以 GeoJSON 替换。")
+    try:
+        navigation.run()
+    except metric_scope.ScopeDenied as denied:
+        # Pages narrow to the scope themselves; this is the metrics layer's backstop.
+        logging.getLogger("grid.access").warning("%s: %s", user.username, denied)
+        st.error(str(denied))
+finally:
+    end_snapshot()

@@ -10,9 +10,10 @@ from auth.store import UserStore, UserStoreError
 from etl import audit
 from metrics import registry
 from ui.db import cursor, query
-from ui.page import current_user_name
+from ui.page import current_user_name, require_page
 from ui.widgets import table
 
+require_page("admin")
 st.title("用户与审计")
 tab_users, tab_audit = st.tabs(["用户", "审计日志"])
 

@@ -6,8 +6,8 @@ Decisions:
   otherwise — so one bar shows both the coverage and how much of it was 送学上门.
 * At town scope the villages are charted and the 89 sub-grids listed in a table; with
   a village chosen, its sub-grids are charted and listed.
-* The follow-up list shows names through ``ui.privacy.display_name`` when that
-  module exists, else masked (张*明) — also in the export.
+* The follow-up list shows names as the user's role may see them (``ui.privacy``:
+  masked, e.g. 张*明, for 镇领导) — also in the export.
 """
 
 import polars as pl

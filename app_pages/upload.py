@@ -18,9 +18,10 @@ from etl.load import (
 )
 from etl.templates import guide_frame, template_csv, template_kinds, template_xlsx
 from ui.db import cursor
-from ui.page import current_user_name, page_header
+from ui.page import current_user_name, page_header, require_page
 from ui.widgets import method_note, table
 
+require_page("upload")
 page_header("数据上传")
 
 tab_upload, tab_history, tab_templates, tab_boundary = st.tabs(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from etl.load import now_local
+from etl.clock import now_local
 from etl.schema import AUDIT_DDL
 
 ACTIONS = {

@@ -18,8 +18,9 @@ import duckdb
 import shapely
 from shapely.geometry import shape
 
+from etl import audit
+from etl.clock import now_local
 from etl.db import REGISTRY_DIR
-from etl.load import now_local
 from etl.schema import BOUNDARY_DDL, bump_data_version
 
 LEVELS = ("village", "subgrid")
@@ -137,6 +138,7 @@ def replace_boundaries(
             ],
         )
         bump_data_version(con)
+        audit.record(con, user, "boundary", f"{file_name}：{len(rows)} 个边界")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

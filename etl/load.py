@@ -51,14 +51,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pyarrow  # noqa: F401  (DuckDB reads registered frames through it: import once, up front)
 
-from etl import rollups
+from etl import audit, rollups
+from etl.clock import now_local, today_local
 from etl.contracts import KINDS
 from etl.db import connect
 from etl.reader import ROW, RawTable, ReadError, read_upload
@@ -86,24 +87,11 @@ from etl.validate import (
 
 Progress = Callable[[int, int, str], None]
 
-# Asia/Shanghai has had no daylight saving since 1991: a fixed offset is exact and needs
-# no time-zone database.
-SHANGHAI = timezone(timedelta(hours=8))
 PREVIEW_ROWS = 20
 
 # One writer at a time in this process (DuckDB's file lock keeps other processes out):
 # validation results are checked against the data version under this lock.
 _WRITE_LOCK = threading.RLock()
-
-
-def now_local() -> datetime:
-    """Wall-clock time in Asia/Shanghai, naive (as stored in the database)."""
-    return datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
-
-
-def today_local() -> date:
-    """Today's date in Asia/Shanghai (the "no future dates" reference)."""
-    return now_local().date()
 
 
 class UploadRejected(Exception):
@@ -577,6 +565,14 @@ def _record_uploads(
             record.as_dict(),
         )
         records.append(record)
+    if records:
+        audit.record(
+            con,
+            user,
+            "upload",
+            f"批次 {batch_id}："
+            + "、".join(f"{r.file_name}（+{r.rows_inserted} ~{r.rows_updated}）" for r in records),
+        )
     return records
 
 
@@ -792,6 +788,9 @@ def undo_upload(con: duckdb.DuckDBPyConnection, upload_id: int, user: str) -> Un
             )
             _refresh_rollups(con, None if months is None else sorted(months))
             bump_data_version(con)
+            audit.record(
+                con, user, "undo", f"批次 {batch_id}：{'、'.join(f[1] for f in files)}"
+            )
             run_sql(con, "COMMIT")
         except BaseException:
             _rollback(con)

@@ -2,7 +2,12 @@
 
     python -m metrics {coverage,study,response,indices,assessment} [--db PATH]
         --from YYYY-MM --to YYYY-MM [--level town|village|subgrid] [--village ID]
-        [--format json|csv]
+        [--format json|csv] [--user NAME]
+
+``--user`` applies that dashboard user's village scope and role (a 村居书记 gets their
+own village only; another ``--village`` is refused; a 管理员 gets no data). It is not
+a sign-in: whoever can run this command can read the database file anyway; it lets the
+office produce exactly what a user may see.
 
 Prints a list of records with exactly the field names of DESIGN §7.3 (JSON: UTF-8,
 not escaped; months as ``YYYY-MM``). Exit codes: 0 printed, 1 bad configuration or
@@ -21,6 +26,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from auth.store import UserStore
 from etl.db import connect, resolve_db_path
 from metrics.assessment import assessment
 from metrics.config import ConfigError, load_config
@@ -28,6 +34,7 @@ from metrics.coverage import coverage_by_month
 from metrics.filters import LEVELS, Filter, FilterError, month_label
 from metrics.indices import indices
 from metrics.response import response_summary
+from metrics.scope import ScopeDenied, allowed_filter, restricted_to
 from metrics.study import study_by_month
 
 # Each command: the function giving its rows and the §7.3 field names, in order.
@@ -85,7 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--level", choices=LEVELS, default="town", help="汇总层级")
     parser.add_argument("--village", help="只看一个村居（村居编号）")
     parser.add_argument("--format", choices=("json", "csv"), default="json")
+    parser.add_argument("--user", help="按该看板用户的权限范围输出（村居书记只含本村居）")
     return parser
+
+
+def _scope_of(username: str) -> str | None:
+    """The village scope of dashboard user ``username``; ScopeDenied if they see no data."""
+    store = UserStore.load()
+    user = next((u for u in store.users() if u.username == username), None)
+    if user is None:
+        raise ScopeDenied(f"用户文件 {store.path} 中没有用户 {username}")
+    if "overview" not in user.pages:
+        raise ScopeDenied(f"用户 {username}（{user.role}）无权查看指标数据")
+    return user.village_scope
 
 
 def records(frame: pl.DataFrame, fields: tuple[str, ...]) -> pl.DataFrame:
@@ -118,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"参数错误：{exc}", file=sys.stderr)
         return 2
+    try:
+        scope = _scope_of(args.user) if args.user else None
+        with restricted_to(scope):
+            f = allowed_filter(f)
+    except ScopeDenied as exc:
+        print(f"无权访问：{exc}", file=sys.stderr)
+        return 2
     db = Path(resolve_db_path(args.db))
     if not db.is_file():
         print(f"找不到数据库：{db}（请先运行 python -m etl init，或用 --db 指定）", file=sys.stderr)
@@ -142,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"参数错误：未知的村居编号 {f.village_id}", file=sys.stderr)
             return 2
         function, fields = COMMANDS[args.command]
-        frame = records(function(con, f, config=config), fields)
+        with restricted_to(scope):
+            frame = records(function(con, f, config=config), fields)
     except duckdb.Error as exc:
         print(f"读取数据库 {db} 出错：{exc}", file=sys.stderr)
         return 1

@@ -21,8 +21,10 @@ import polars as pl
 from metrics.config import AREA_KEYS, Config
 from metrics.context import Context, ratio
 from metrics.filters import Filter
+from metrics.scope import scoped, unscoped
 
 
+@unscoped
 def component_exprs(target: float) -> dict[str, pl.Expr]:
     """Every assessment component as a Polars expression over ``Context.ub`` columns."""
     mean_satisfaction = ratio("satisfaction_sum", "satisfaction_n")
@@ -96,6 +98,7 @@ def _scored(ctx: Context) -> pl.DataFrame:
     )
 
 
+@scoped
 def assessment(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -114,6 +117,7 @@ def assessment(
     )
 
 
+@scoped
 def assessment_components(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -147,6 +151,7 @@ def assessment_components(
     return pl.concat(parts).sort("unit_id", maintain_order=True)
 
 
+@scoped
 def rank_change(
     con: duckdb.DuckDBPyConnection,
     f: Filter,

@@ -19,6 +19,7 @@ import polars as pl
 from metrics.config import Config
 from metrics.context import Context, ratio
 from metrics.filters import Filter
+from metrics.scope import scoped
 
 RATES = [
     ratio("met", "due").alias("coverage"),
@@ -27,6 +28,7 @@ RATES = [
 COLUMNS = ["due", "met", "coverage", "subgrid_months", "compliant", "compliant_share"]
 
 
+@scoped
 def coverage_by_month(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -44,6 +46,7 @@ def coverage_by_month(
     )
 
 
+@scoped
 def coverage_summary(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -90,6 +93,7 @@ GROUP BY ALL""",
     return counts
 
 
+@scoped
 def coverage_matrix(
     con: duckdb.DuckDBPyConnection,
     f: Filter,

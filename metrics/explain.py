@@ -7,6 +7,7 @@ explanation always matches the weights and thresholds actually in force.
 from __future__ import annotations
 
 from metrics.config import COMPONENTS, Config, default_config
+from metrics.scope import unscoped
 
 TOPICS = ("coverage", "study", "response", "fortress", "vanguard", "assessment")
 
@@ -124,6 +125,7 @@ _BUILDERS = {
 }
 
 
+@unscoped
 def explain(topic: str, config: Config | None = None) -> str:
     """The Chinese explanation of how a metric is computed under ``config``.
 

@@ -32,6 +32,7 @@ import polars as pl
 from metrics.config import Config
 from metrics.context import Context, label_for
 from metrics.filters import Filter
+from metrics.scope import scoped
 
 FORTRESS_PARTS = ["coverage_pts", "study_pts", "collection_pts", "handling_pts", "survey_pts"]
 VANGUARD_PARTS = ["attendance_pts", "study_pts", "role_pts"]
@@ -42,6 +43,7 @@ def _fortress_frame(ctx: Context) -> pl.DataFrame:
     return frame.with_columns(stars=label_for(ctx.config.fortress.stars, "fortress_index"))
 
 
+@scoped
 def fortress(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -73,6 +75,7 @@ def fortress(
     )
 
 
+@scoped
 def vanguard_members(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -113,6 +116,7 @@ def vanguard_members(
     )
 
 
+@scoped
 def vanguard(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -143,6 +147,7 @@ def vanguard(
     )
 
 
+@scoped
 def indices(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -184,6 +189,7 @@ def indices(
     )
 
 
+@scoped
 def indices_by_month(
     con: duckdb.DuckDBPyConnection,
     f: Filter,

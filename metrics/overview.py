@@ -23,6 +23,7 @@ from metrics.assessment import _scored
 from metrics.config import Config
 from metrics.context import Context, label_for, ratio
 from metrics.filters import Filter
+from metrics.scope import scoped
 
 KPI_LABELS = {
     "compliant_share": "制度落实率",
@@ -44,30 +45,41 @@ class TownSummary:
     reports: int
 
 
-def town_summary(con: duckdb.DuckDBPyConnection) -> TownSummary:
-    """Registry sizes, active party members and the latest month's activity and reports.
+@scoped
+def town_summary(con: duckdb.DuckDBPyConnection, village_id: str | None = None) -> TownSummary:
+    """Registry sizes, active party members and the latest month's activity and reports,
+    for the town or (``village_id``) one village.
 
-    The latest month is the last month with any activity. Party members are those on
-    the roll on that month's last day (``is_party_member`` and assigned to a sub-grid).
+    The latest month is the last month with any activity in the town (the same month for
+    every village, so a village that has not reported yet shows zero, not an older
+    month). Party members are those on the roll on that month's last day
+    (``is_party_member`` and assigned to a sub-grid).
     """
     row = con.execute(
         """
         WITH latest AS (
             SELECT date_trunc('month', max(activity_date))::DATE AS m FROM activity
+        ),
+        sg AS (
+            SELECT subgrid_id, village_id FROM subgrid
+            WHERE $village::VARCHAR IS NULL OR village_id = $village::VARCHAR
         )
         SELECT
-            (SELECT count(*) FROM village),
-            (SELECT count(*) FROM subgrid),
-            (SELECT count(*) FROM person, latest
-              WHERE is_party_member AND subgrid_id IS NOT NULL
+            (SELECT count(DISTINCT village_id) FROM village
+              WHERE $village::VARCHAR IS NULL OR village_id = $village::VARCHAR),
+            (SELECT count(*) FROM sg),
+            (SELECT count(*) FROM person JOIN sg USING (subgrid_id), latest
+              WHERE is_party_member
                 AND active_from <= coalesce(last_day(latest.m), current_date)
                 AND (active_to IS NULL OR active_to >= coalesce(latest.m, current_date))),
             (SELECT m FROM latest),
             (SELECT count(*) FROM activity, latest
-              WHERE date_trunc('month', activity_date) = latest.m),
-            (SELECT count(*) FROM report, latest
+              WHERE date_trunc('month', activity_date) = latest.m
+                AND ($village::VARCHAR IS NULL OR village_id = $village::VARCHAR)),
+            (SELECT count(*) FROM report JOIN sg USING (subgrid_id), latest
               WHERE date_trunc('month', reported_at) = latest.m)
-        """
+        """,
+        {"village": village_id},
     ).fetchall()[0]  # fetchall: a half-read result would block the next query
     return TownSummary(*row)
 
@@ -87,6 +99,7 @@ def _kpi_frame(ctx: Context) -> pl.DataFrame:
     ).select("unit_id", "unit_name", "bucket", *KPI_LABELS)
 
 
+@scoped
 def kpis(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -118,6 +131,7 @@ def kpis(
     )
 
 
+@scoped
 def kpi_trend(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -132,6 +146,7 @@ def kpi_trend(
     return _kpi_frame(ctx).rename({"bucket": "month"}).sort("unit_id", "month")
 
 
+@scoped
 def alerts(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -215,6 +230,7 @@ def _alert_message() -> pl.Expr:
     )
 
 
+@scoped
 def scorecard(
     con: duckdb.DuckDBPyConnection,
     f: Filter,

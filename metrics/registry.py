@@ -8,14 +8,23 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from metrics.scope import scoped, unscoped
 
-def villages(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """village_id, name, kind, is_placeholder, lon, lat — in id order."""
+
+@scoped
+def villages(con: duckdb.DuckDBPyConnection, village_id: str | None = None) -> pl.DataFrame:
+    """village_id, name, kind, is_placeholder, lon, lat — in id order (optionally one)."""
     return con.sql(
-        "SELECT village_id, name, kind, is_placeholder, lon, lat FROM village ORDER BY village_id"
+        """
+        SELECT village_id, name, kind, is_placeholder, lon, lat FROM village
+        WHERE ?::VARCHAR IS NULL OR village_id = ?::VARCHAR
+        ORDER BY village_id
+        """,
+        params=[village_id, village_id],
     ).pl()
 
 
+@scoped
 def subgrids(con: duckdb.DuckDBPyConnection, village_id: str | None = None) -> pl.DataFrame:
     """subgrid_id, village_id, name, village_name, lon, lat — optionally for one village."""
     return con.sql(
@@ -29,6 +38,7 @@ def subgrids(con: duckdb.DuckDBPyConnection, village_id: str | None = None) -> p
     ).pl()
 
 
+@scoped
 def service_points(con: duckdb.DuckDBPyConnection, village_id: str | None = None) -> pl.DataFrame:
     """place_id, village_id, kind (服务站/服务点), name, village_name, lon, lat."""
     return con.sql(
@@ -42,6 +52,7 @@ def service_points(con: duckdb.DuckDBPyConnection, village_id: str | None = None
     ).pl()
 
 
+@unscoped
 def data_months(con: duckdb.DuckDBPyConnection) -> list[date]:
     """Every month from the first to the last with any activity or report (first days)."""
     row = con.execute(
@@ -64,6 +75,7 @@ def data_months(con: duckdb.DuckDBPyConnection) -> list[date]:
     return months
 
 
+@scoped
 def boundaries(
     con: duckdb.DuckDBPyConnection, level: str, village_id: str | None = None
 ) -> tuple[list[dict], bool]:

@@ -30,6 +30,7 @@ from etl.contracts import REPORT_CATEGORIES
 from metrics.config import Config
 from metrics.context import ALL_CATEGORIES, Context
 from metrics.filters import Filter
+from metrics.scope import scoped
 
 CATEGORY_ORDER = [ALL_CATEGORIES, *REPORT_CATEGORIES]
 FUNNEL_STAGES = ("上报", "受理", "核实", "办结")
@@ -117,6 +118,7 @@ def _in_units(ctx: Context, listed: bool = False) -> pl.DataFrame:
     return ctx.reports(listed).with_columns(unit_id=pl.col(ctx.unit))
 
 
+@scoped
 def response_summary(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -182,6 +184,7 @@ FROM rf GROUP BY GROUPING SETS (({u}, category), ({u}))""",
     )
 
 
+@scoped
 def response_by_month(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -202,6 +205,7 @@ def response_by_month(
     )
 
 
+@scoped
 def report_durations(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -258,6 +262,7 @@ def _histogram(reports: pl.DataFrame, edges_h: tuple[float, ...]) -> pl.DataFram
     )
 
 
+@scoped
 def duration_distribution(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -305,6 +310,7 @@ GROUP BY ALL""",
     )
 
 
+@scoped
 def funnel(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -356,6 +362,7 @@ FROM rf GROUP BY ALL"""
     )
 
 
+@scoped
 def backlog(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -391,6 +398,7 @@ def backlog(
     )
 
 
+@scoped
 def overdue(
     con: duckdb.DuckDBPyConnection,
     f: Filter,

@@ -15,6 +15,7 @@ import polars as pl
 from metrics.config import Config
 from metrics.context import Context
 from metrics.filters import Filter
+from metrics.scope import scoped
 
 UNIT_FILTER = {
     "town": "($unit IS NULL OR v.town_id = $unit)",
@@ -32,6 +33,7 @@ WHERE a.activity_date >= $start AND a.activity_date < $end_excl
   AND {unit}"""
 
 
+@scoped
 def activity_rows(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -60,6 +62,7 @@ ORDER BY a.activity_date, a.activity_id""",
     )
 
 
+@scoped
 def attendance_rows(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -84,6 +87,7 @@ ORDER BY a.activity_date, a.activity_id, t.person_id""",
     )
 
 
+@scoped
 def report_rows(
     con: duckdb.DuckDBPyConnection,
     f: Filter,

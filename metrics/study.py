@@ -18,6 +18,7 @@ from etl.rollups import OPEN_END
 from metrics.config import Config
 from metrics.context import Context, ratio
 from metrics.filters import Filter
+from metrics.scope import scoped
 
 RATES = [
     ratio("reached", "member_months").alias("coverage"),
@@ -25,6 +26,7 @@ RATES = [
 ]
 
 
+@scoped
 def study_by_month(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -47,6 +49,7 @@ def study_by_month(
     )
 
 
+@scoped
 def study_summary(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -73,6 +76,7 @@ def study_summary(
     )
 
 
+@scoped
 def not_reached(
     con: duckdb.DuckDBPyConnection,
     f: Filter,

@@ -10,12 +10,12 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from pages_support import DASHBOARD, texts
 from streamlit.testing.v1 import AppTest
 
 from etl.db import connect
 from etl.init_db import init_database
 from metrics import Filter, registry
+from tests.pages_support import DASHBOARD, LEADER_USER, sign_in, texts
 from ui.filters import View, default_view
 
 BAD_PARAMS = {"from": "2026-13", "village": "XX"}
@@ -98,6 +98,7 @@ def run_with_bad_params(db: Path, page: str) -> tuple[str, AppTest]:
     (the sidebar warns once, on the run that reads the link) and the app after it
     switched to the page."""
     at = AppTest.from_file(DASHBOARD, default_timeout=90)
+    sign_in(at, LEADER_USER)
     for key, value in BAD_PARAMS.items():
         at.query_params[key] = value
     at.run()

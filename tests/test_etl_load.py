@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from etl import audit
 from etl.contracts import KINDS
 from etl.db import connect
 from etl.init_db import init_database
@@ -383,6 +384,16 @@ def test_undo_restores_exactly_the_state_before(empty_db, sample_dir):
     assert mine.height == len(a.records) + len(b.records)
     assert set(mine["状态"]) == {"已撤销"} and set(mine["撤销人"]) == {"tester"}
     assert set(history.filter(pl.col("用户") == "init")["状态"]) == {"已载入"}
+    # Each upload and undo is in the audit log, written in its own transaction.
+    con = connect(empty_db)
+    try:
+        log = audit.entries(con)
+    finally:
+        con.close()
+    mine = log.filter(pl.col("用户") == "tester")
+    assert mine["操作"].to_list().count("上传") == 2
+    assert mine["操作"].to_list().count("撤销上传") == 2
+    assert any(f"批次 {b.batch_id}" in d for d in mine["内容"])
 
 
 def test_undo_refused_when_a_later_upload_changed_the_rows(empty_db, sample_dir):

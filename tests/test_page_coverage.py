@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from pages_a_support import (
+
+from metrics import coverage, registry
+from tests.pages_a_support import (
     computed,
     default_view_of,
     empty_database,
@@ -17,9 +19,7 @@ from pages_a_support import (
     shown_as,
     table_with,
 )
-from pages_support import plotly_specs, run_page, texts
-
-from metrics import coverage, registry
+from tests.pages_support import plotly_specs, run_page, texts
 from ui.format import pct
 
 

@@ -4,7 +4,9 @@ alerts with the link to 民情处置, the scorecard — all equal to the metrics
 from __future__ import annotations
 
 import pytest
-from pages_a_support import (
+
+from metrics import overview, registry
+from tests.pages_a_support import (
     computed,
     default_view_of,
     empty_database,
@@ -16,9 +18,7 @@ from pages_a_support import (
     shown_as,
     table_with,
 )
-from pages_support import plotly_specs, run_page, texts
-
-from metrics import overview, registry
+from tests.pages_support import plotly_specs, run_page, texts
 from ui.format import month_label, number, pct, pct_points
 
 CARDS = ("compliant_share", "study_coverage", "on_time_resolve_rate", "fortress_index")

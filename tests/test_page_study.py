@@ -4,7 +4,9 @@ village and sub-grid, the monthly trend, the masked follow-up list."""
 from __future__ import annotations
 
 import pytest
-from pages_a_support import (
+
+from metrics import registry, study
+from tests.pages_a_support import (
     computed,
     default_view_of,
     empty_database,
@@ -16,9 +18,7 @@ from pages_a_support import (
     shown_as,
     table_with,
 )
-from pages_support import plotly_specs, run_page, texts
-
-from metrics import registry, study
+from tests.pages_support import plotly_specs, run_page, texts
 from ui.format import mask_name, month_label, number, pct
 
 

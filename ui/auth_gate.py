@@ -9,11 +9,12 @@ and per client address. Every sign-in, failure and sign-out is audited.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
 from auth.roles import User
-from auth.store import UserStore
+from auth.store import UserStore, users_file
 from auth.throttle import Throttle
 from etl import audit
 from ui.db import cursor
@@ -38,15 +39,22 @@ def _throttle() -> Throttle:
 
 
 @st.cache_resource(ttl=30)
+def _load_store(path: str) -> UserStore:
+    return UserStore.load(Path(path))
+
+
 def _store() -> UserStore:
-    return UserStore.load()
+    """The users file, re-read at most every 30 s (so an admin's change applies soon)."""
+    return _load_store(str(users_file()))
 
 
 def _client() -> str:
+    """The client's address (``unknown`` when Streamlit cannot tell, e.g. in AppTest)."""
     try:
-        return st.context.ip_address or "unknown"
+        address = st.context.ip_address
     except (AttributeError, RuntimeError):
         return "unknown"
+    return address if isinstance(address, str) and address else "unknown"
 
 
 def current_user() -> User | None:
@@ -120,10 +128,14 @@ def sign_in_form() -> None:
         st.caption("演示模式（正式部署请在用户文件中设 demo = false 并重设密码）：\n" + hints)
 
 
-@st.cache_resource(ttl=30)
 def _demo_hints() -> str:
     """Markdown list of the demo accounts whose demo password still works (demo mode only)."""
-    store = _store()
+    return _demo_hints_of(str(users_file()))
+
+
+@st.cache_resource(ttl=30)
+def _demo_hints_of(path: str) -> str:
+    store = _load_store(path)
     if not store.demo:
         return ""
     users = {u.username: u for u in store.users()}

@@ -16,7 +16,6 @@ Three kinds of helper live here, all free of metrics logic:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from datetime import date
 from itertools import pairwise
@@ -27,7 +26,8 @@ import streamlit as st
 
 from metrics import Filter
 from ui.filters import View
-from ui.format import mask_name, month_label
+from ui.format import month_label
+from ui.privacy import display_name
 from ui.widgets import COLOURS, chart, export_buttons
 
 MET_COLOUR = "#5B8C5A"
@@ -68,16 +68,8 @@ def months_in(months: Sequence[date], view: View) -> list[date]:
 
 
 def display_names(names: pl.Series) -> pl.Series:
-    """Personal names as the viewer may see them.
-
-    ``ui.privacy.display_name`` decides once a later issue adds roles; until that
-    module exists every name is masked (张*明).
-    """
-    try:
-        show = importlib.import_module("ui.privacy").display_name
-    except ImportError:
-        show = mask_name
-    return names.map_elements(show, return_dtype=pl.String)
+    """Personal names as the viewer may see them (:mod:`ui.privacy` decides by role)."""
+    return names.map_elements(display_name, return_dtype=pl.String)
 
 
 def subgrid_labels(

@@ -27,7 +27,7 @@ import pydeck as pdk
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from ui.format import mask_name, pct
+from ui.format import pct
 from ui.map import (
     NO_DATA,
     POINT_LAYER_ID,
@@ -35,12 +35,8 @@ from ui.map import (
     legend,
     polygon_records,
 )
+from ui.privacy import display_name
 from ui.widgets import COLOURS, export_buttons
-
-try:  # a later issue lets some roles see names; until then every name is masked
-    from ui.privacy import display_name as _display_name
-except ImportError:  # pragma: no cover - depends on which issues are merged
-    _display_name = mask_name
 
 
 @dataclass(frozen=True)
@@ -101,8 +97,8 @@ TOOLTIP_HTML = (
 
 
 def person_name(name: str | None) -> str:
-    """A person's name as this user may see it (masked, e.g. 张*明)."""
-    return _display_name(name) if name else ""
+    """A person's name as this user may see it (:mod:`ui.privacy` decides by role)."""
+    return display_name(name) if name else ""
 
 
 def mask_names(frame: pl.DataFrame, column: str = "name") -> pl.DataFrame:

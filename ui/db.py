@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 
@@ -10,6 +11,7 @@ import streamlit as st
 
 from etl.db import connect, resolve_db_path
 from etl.init_db import init_database
+from metrics import scope as metric_scope
 
 _build_lock = threading.Lock()
 
@@ -40,33 +42,72 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
-    """A fresh cursor on the shared connection (connections are not thread-safe)."""
+    """A fresh cursor on the shared connection (connections are not thread-safe).
+
+    Writes (loads, undo, audit entries) use one of these; page reads go through
+    :func:`query`, which reads the run's snapshot.
+    """
     return _connection(str(resolve_db_path())).cursor()
 
 
+# One read snapshot per script run (a run happens on one thread): every number of a page
+# view then comes from the same committed state, even while an upload commits.
+_run = threading.local()
+
+
+def begin_snapshot() -> None:
+    """Start the run's read snapshot (the entry point calls this before any page code)."""
+    end_snapshot()
+    snapshot = cursor()
+    snapshot.execute("BEGIN TRANSACTION")
+    _run.snapshot = snapshot
+
+
+def end_snapshot() -> None:
+    """End the run's read snapshot, if any (the entry point calls this in ``finally``)."""
+    snapshot = getattr(_run, "snapshot", None)
+    _run.snapshot = None
+    if snapshot is not None:
+        # Already ended (e.g. the connection closed): nothing left to release.
+        with contextlib.suppress(duckdb.Error):
+            snapshot.execute("ROLLBACK")
+        snapshot.close()
+
+
+def reader() -> duckdb.DuckDBPyConnection:
+    """The run's snapshot cursor, or a fresh cursor outside a run."""
+    return getattr(_run, "snapshot", None) or cursor()
+
+
 def data_version() -> int:
-    """The database's data version; every committed load or undo increments it."""
-    row = cursor().execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
-    return int(row[0]) if row else 0
+    """The data version of what this run reads; every committed load or undo bumps it."""
+    rows = reader().execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _cached(module: str, name: str, version: int, db: str, args: tuple, kwargs: tuple):
+def _cached(
+    module: str, name: str, version: int, db: str, scope: str | None, args: tuple, kwargs: tuple
+):
     function = getattr(importlib.import_module(module), name)
-    return function(cursor(), *args, **dict(kwargs))
+    with metric_scope.restricted_to(scope):
+        return function(reader(), *args, **dict(kwargs))
 
 
 def query(function, *args, **kwargs):
-    """Call a metrics function with a fresh cursor, cached by arguments and data version.
+    """Call a metrics function on the run's snapshot, cached by arguments, data version
+    and the user's village scope.
 
     Keying on the data version means an upload or undo (which bumps it inside its
-    transaction) makes every page compute fresh numbers on its next run.
+    transaction) makes every page compute fresh numbers on its next run; keying on the
+    scope means a result computed for one user's scope is never served to another.
     """
     return _cached(
         function.__module__,
         function.__qualname__,
         data_version(),
         str(resolve_db_path()),
+        metric_scope.current(),
         args,
         tuple(sorted(kwargs.items())),
     )

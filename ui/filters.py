@@ -55,9 +55,16 @@ def default_view(months: Sequence[date]) -> View:
 
 
 def view_from_params(
-    params: Mapping[str, str], months: Sequence[date], village_ids: Sequence[str]
+    params: Mapping[str, str],
+    months: Sequence[date],
+    village_ids: Sequence[str],
+    scope: str | None = None,
 ) -> tuple[View, list[str]]:
-    """The view a query string asks for, and notices for the values that were invalid."""
+    """The view a query string asks for, and notices for the values that were invalid.
+
+    ``scope`` is the only village the user may see (村居书记): the view is always that
+    village, and a link asking for another one says so.
+    """
     view = default_view(months)
     notices = []
     start, end, village = view.start, view.end, view.village_id
@@ -78,7 +85,11 @@ def view_from_params(
         notices.append("链接中的起始月份晚于结束月份，已改用默认范围。")
         start, end = view.start, view.end
     raw_village = params.get(PARAM_VILLAGE)
-    if raw_village:
+    if scope is not None:
+        if raw_village and raw_village != scope:
+            notices.append(f"当前账号只能查看本村居（{scope}），链接中的“{raw_village}”未显示。")
+        village = scope
+    elif raw_village:
         if raw_village in village_ids:
             village = raw_village
         else:
@@ -94,15 +105,20 @@ def to_params(view: View) -> dict[str, str]:
     return params
 
 
-def sidebar(months: Sequence[date], villages: Sequence[tuple[str, str]]) -> View:
-    """Draw the shared filters in the sidebar and return the current view."""
+def sidebar(
+    months: Sequence[date], villages: Sequence[tuple[str, str]], scope: str | None = None
+) -> View:
+    """Draw the shared filters in the sidebar and return the current view.
+
+    With ``scope`` (a 村居书记's village) the village picker offers that village only.
+    """
     village_ids = [v for v, _ in villages]
     names = dict(villages)
     params = {k: st.query_params.get(k) for k in (PARAM_FROM, PARAM_TO, PARAM_VILLAGE)}
     params = {k: v for k, v in params.items() if v is not None}
     from_link = params and params != st.session_state.get(_WRITTEN_KEY)
     if from_link or _START_KEY not in st.session_state:
-        view, notices = view_from_params(params, months, village_ids)
+        view, notices = view_from_params(params, months, village_ids, scope)
         for notice in notices:
             st.toast(notice, icon="⚠️")
             st.sidebar.warning(notice)
@@ -118,9 +134,12 @@ def sidebar(months: Sequence[date], villages: Sequence[tuple[str, str]]) -> View
         left, right = st.columns(2)
         start = left.selectbox("起始月份", options, key=_START_KEY, format_func=month_label)
         end = right.selectbox("截止月份", options, key=_END_KEY, format_func=month_label)
+        if scope is not None and st.session_state.get(_VILLAGE_KEY) != scope:
+            st.session_state[_VILLAGE_KEY] = scope  # e.g. state left by another user
         village = st.selectbox(
             "村居",
-            options=[ALL_VILLAGES, *village_ids],
+            options=[scope] if scope is not None else [ALL_VILLAGES, *village_ids],
+            disabled=scope is not None,
             key=_VILLAGE_KEY,
             format_func=lambda v: "全镇" if v == ALL_VILLAGES else names.get(v, v),
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from auth.roles import User
 from metrics import Filter
 from ui.filters import View
 from ui.format import range_label
@@ -39,7 +40,16 @@ PAGES = (
     PageInfo("ranking", "app_pages/ranking.py", "考核排名", ":material/leaderboard:", "ranking"),
     PageInfo("upload", "app_pages/upload.py", "数据上传", ":material/upload_file:", "upload"),
 )
-PAGE_BY_KEY = {p.key: p for p in PAGES}
+# Users and the audit log: for 管理员 only, who sees no analytics pages.
+ADMIN_PAGE = PageInfo(
+    "admin", "app_pages/admin.py", "用户与审计", ":material/admin_panel_settings:", "admin"
+)
+PAGE_BY_KEY = {p.key: p for p in (*PAGES, ADMIN_PAGE)}
+
+
+def pages_for(user: User) -> list[PageInfo]:
+    """The pages ``user``'s role may open, in navigation order."""
+    return [PAGE_BY_KEY[key] for key in user.pages]
 
 
 def set_context(view: View, village_names: dict[str, str]) -> None:
@@ -77,7 +87,25 @@ def page_header(title: str) -> None:
     st.caption(scope_label())
 
 
+def current_user() -> User | None:
+    """The signed-in user (the entry point lets no page run without one)."""
+    return st.session_state.get("user")
+
+
 def current_user_name() -> str:
-    """The signed-in user's name for the audit trail (``网页用户`` before sign-in exists)."""
-    user = st.session_state.get("user")
-    return getattr(user, "username", None) or "网页用户"
+    """The signed-in user's name for the audit trail."""
+    return getattr(current_user(), "username", None) or "（未登录）"
+
+
+def require_page(key: str) -> User:
+    """Stop the run unless the signed-in user's role may open page ``key``.
+
+    Navigation already hides pages a role may not open; pages that change data or
+    users check again, so that no other route to the script (a stale link, a future
+    refactoring) can run it for the wrong role.
+    """
+    user = current_user()
+    if user is None or key not in user.pages:
+        st.error("当前账号无权使用此页面。")
+        st.stop()
+    return user

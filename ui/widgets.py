@@ -8,7 +8,10 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from etl import audit
+from ui.db import cursor
 from ui.export import csv_bytes, xlsx_bytes
+from ui.page import current_user_name
 
 # Plotly defaults for every chart: Chinese-capable fonts, the theme's red first.
 COLOURS = ["#C8102E", "#E8A33D", "#3A6EA5", "#5B8C5A", "#8E5EA2", "#6C757D", "#D9534F"]
@@ -37,19 +40,23 @@ def _slug(text: str) -> str:
     return re.sub(r"[^\w\u4e00-\u9fff-]+", "_", text).strip("_") or "export"
 
 
-def _exported(frame: pl.DataFrame, name: str, fmt: str) -> bytes:
-    """Build an export when (and only when) the user clicks its button."""
-    return csv_bytes(frame) if fmt == "csv" else xlsx_bytes(frame, sheet=name)
+def _exported(frame: pl.DataFrame, name: str, fmt: str, who: str) -> bytes:
+    """Build an export when (and only when) the user clicks its button; audit it."""
+    data = csv_bytes(frame) if fmt == "csv" else xlsx_bytes(frame, sheet=name)
+    audit.record(cursor(), who, "export", f"{name}.{fmt}（{frame.height} 行）")
+    return data
 
 
 def export_buttons(frame: pl.DataFrame, name: str, key: str | None = None) -> None:
     """CSV (UTF-8 with BOM) and XLSX downloads of ``frame``, formula-neutralised."""
     slug = _slug(name)
     key = key or slug
+    # Read now: the download callback may run outside this script run.
+    who = current_user_name()
     left, right, _ = st.columns([1, 1, 6])
     left.download_button(
         "下载 CSV",
-        data=lambda: _exported(frame, name, "csv"),
+        data=lambda: _exported(frame, name, "csv", who),
         file_name=f"{slug}.csv",
         mime="text/csv",
         key=f"{key}_csv",
@@ -57,7 +64,7 @@ def export_buttons(frame: pl.DataFrame, name: str, key: str | None = None) -> No
     )
     right.download_button(
         "下载 Excel",
-        data=lambda: _exported(frame, name, "xlsx"),
+        data=lambda: _exported(frame, name, "xlsx", who),
         file_name=f"{slug}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx",
