@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import logging
 
+# Imported up front, once per process: Plotly looks pandas and numpy up in sys.modules
+# without the import lock, so a session drawing a chart while another session's thread
+# is still importing them (Streamlit imports pandas lazily) saw a half-initialised
+# module ("partially initialized module 'pandas' has no attribute 'Series'").
+import numpy  # noqa: F401
+import pandas  # noqa: F401
 import streamlit as st
 
 from metrics import registry
@@ -17,7 +23,9 @@ from metrics import scope as metric_scope
 from ui import filters
 from ui.auth_gate import current_user, sidebar_account, sign_in_form
 from ui.db import begin_snapshot, end_snapshot, ensure_database, query
-from ui.page import pages_for, set_context
+from ui.page import ADMIN_PAGE, PAGES, pages_for, set_context
+
+PAGES_AND_ADMIN = (*PAGES, ADMIN_PAGE)
 
 st.set_page_config(
     page_title="漕泾镇网格化党建看板",
@@ -26,12 +34,26 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+
+def _pages(infos) -> list[st.Page]:
+    """The first page lives at "/"; the others at /<url_path> (deep links)."""
+    return [
+        st.Page(p.path, title=p.title, icon=p.icon, default=True)
+        if i == 0
+        else st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path)
+        for i, p in enumerate(infos)
+    ]
+
+
 ensure_database()
 
 user = current_user()
 # Set on every run: the thread may have run another session's script before.
 metric_scope.set_scope(user.village_scope if user else None)
 if user is None:
+    # Register every page, hidden, so that the page of a deep link (/village?village=CJ03)
+    # stays the current page through sign-in; nothing runs but the form.
+    st.navigation(_pages(PAGES_AND_ADMIN), position="hidden")
     sign_in_form()
     st.stop()
 
@@ -44,15 +66,7 @@ try:
         village_pairs = list(villages.select("village_id", "name").iter_rows())
         view = filters.sidebar(query(registry.data_months), village_pairs, user.village_scope)
         set_context(view, dict(village_pairs))
-    navigation = st.navigation(
-        [
-            # The first page lives at "/"; the others at /<url_path> (deep links).
-            st.Page(p.path, title=p.title, icon=p.icon, default=True)
-            if i == 0
-            else st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path)
-            for i, p in enumerate(allowed)
-        ]
-    )
+    navigation = st.navigation(_pages(allowed))
     st.sidebar.caption("地图边界为示意数据（无公开边界），可在“数据上传”页以 GeoJSON 替换。")
     try:
         navigation.run()

@@ -4,8 +4,8 @@ One server for the module, on its own database (23 sample months ending 2026-09)
 its own users file. The tests sign in through the form, open every page from the
 sidebar and wait until it has finished running, fail on any Streamlit exception
 block, save a screenshot of each page under ``test-artifacts/``, upload the 2026-10
-files through the upload page and see 总览 move to that month, and follow a deep link
-plus a drill-down.
+files through the upload page and see 总览 move to that month, follow a deep link,
+and click a village's bar on 网格覆盖 to drill down to 村居详情.
 """
 
 from __future__ import annotations
@@ -16,16 +16,20 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from auth.roles import OFFICE
-from auth.store import UserStore
+from etl.db import connect
 from etl.generate import generate
-from etl.init_db import init_database
+from metrics import registry
+from tests import browser_support
 from tests.browser_support import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
     exceptions_on,
+    open_from_sidebar,
+    sample_database,
     streamlit_server,
     wait_until_idle,
+    write_users,
 )
 from ui.page import PAGES
 
@@ -35,14 +39,15 @@ USER, PASSWORD = "e2e_office", "e2e-password-1"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e")
-    db = work / "grid.duckdb"
-    init_database(db, months=23, end=(2026, 9))
-    users = UserStore.load(work / "users.toml")
-    users.set_user(USER, PASSWORD, OFFICE, display_name="端到端测试")
+    db = sample_database(tmp_path_factory, work / "grid.duckdb", months=23, end=(2026, 9))
+    con = connect(db, read_only=True)
+    villages = dict(registry.villages(con).select("name", "village_id").iter_rows())
+    con.close()
+    users = write_users(work / "users.toml", [(USER, PASSWORD, OFFICE, "端到端测试")])
     month = work / "upload"
     generate(month, months=1, end=(2026, 10))
-    with streamlit_server(db, {"GRID_USERS": str(users.path)}) as url:
-        yield {"url": url, "upload_dir": month / "2026-10"}
+    with streamlit_server(db, {"GRID_USERS": str(users)}) as url:
+        yield {"url": url, "upload_dir": month / "2026-10", "village_ids": villages}
 
 
 @pytest.fixture(scope="module")
@@ -64,17 +69,7 @@ def page(browser) -> Page:
 
 def sign_in(page: Page) -> None:
     """Fill the sign-in form if it is shown."""
-    wait_until_idle(page)
-    if page.get_by_label("用户名").count():
-        page.get_by_label("用户名").fill(USER)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        wait_until_idle(page)
-
-
-def open_from_sidebar(page: Page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
-    wait_until_idle(page)
+    browser_support.sign_in(page, USER, PASSWORD)
 
 
 def shot(page: Page, name: str) -> None:
@@ -129,6 +124,42 @@ def test_deep_link_to_a_village(server, page):
     sign_in(page)
     assert exceptions_on(page) == []
     main = page.locator('[data-testid="stMain"]')
+    # Signing in keeps the linked page, not only its filters.
+    assert "/village" in page.url and "village=CJ03" in page.url
+    assert main.get_by_role("heading", name="村居详情").count() > 0
     assert main.get_by_text("营房村").count() > 0
-    assert "village=CJ03" in page.url
     shot(page, "village-deep-link")
+
+
+def test_drill_down_from_a_village_bar(server, page):
+    """A real click on a village's bar in 网格覆盖's villages-compared chart (Plotly,
+    ``on_select``) opens 村居详情 for that village."""
+    page.goto(server["url"])
+    sign_in(page)
+    open_from_sidebar(page, "网格覆盖")
+    chart = page.locator(".st-key-coverage_compare_chart .js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    names = chart.locator(".xaxislayer-above .xtick text").all_text_contents()
+    bars = chart.locator(".trace.bars").first.locator(".point path")  # first series
+    assert bars.count() == len(names) == len(server["village_ids"]), names
+    # A bar in the middle of the chart (not the default of the drill box below it).
+    index = len(names) // 2
+    name = names[index]
+    village_id = server["village_ids"][name]
+
+    bar = bars.nth(index)
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    # Plotly's drag layer lies over the bars and turns the click into the selection.
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.wait_for_url(re.compile(r"/village\?"))
+    wait_until_idle(page)
+
+    assert exceptions_on(page) == []
+    assert f"village={village_id}" in page.url
+    main = page.locator('[data-testid="stMain"]')
+    assert main.locator("h1").first.inner_text().strip() == "村居详情"
+    assert main.get_by_text(name).count() > 0
+    shot(page, "drill-down")
