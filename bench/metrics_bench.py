@@ -178,7 +178,7 @@ def city_database() -> Path:
     if path.exists():
         con = connect(path)
         try:
-            create_rollups(con)  # an older layout is dropped and marked pending
+            create_rollups(con)  # an older layout is dropped and rebuilt from the tables
             if not rollups_ready(con):
                 con.execute("BEGIN TRANSACTION")
                 refresh(con)

@@ -187,7 +187,12 @@ def _decode_prefix(data: bytes) -> tuple[str, str, bytes]:
     """Detect the encoding: (encoding label, prefix text, UTF-8 body for Polars)."""
     if data.startswith(codecs.BOM_UTF8):
         body = data[len(codecs.BOM_UTF8) :]
-        return "UTF-8 (BOM)", _prefix_text(body, "utf-8"), body
+        try:
+            return "UTF-8 (BOM)", _prefix_text(body, "utf-8"), body
+        except UnicodeDecodeError as exc:
+            # A UTF-8 mark over bytes that are not UTF-8 (a damaged file): a clean
+            # rejection, not a UnicodeDecodeError escaping the reader.
+            raise ReadError("文件以 UTF-8 标记开头，但内容无法按 UTF-8 解码") from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             text = data.decode("utf-16")
@@ -246,6 +251,10 @@ def _read_csv(file_name: str, data: bytes) -> RawTable:
         raise ReadError("文件是空的")
     if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ReadError("不是 CSV 文本文件，也不是 Excel 工作簿")
+    if b"\r" in data and b"\n" not in data:
+        # Old Mac Excel's "CSV (Macintosh)" ends lines with CR alone; Polars would read
+        # one long line. CR never occurs inside a UTF-8 or GBK multi-byte character.
+        data = data.replace(b"\r", b"\n")
     encoding, prefix, body = _decode_prefix(data)
     line, sep, cells, match = _find_csv_header(prefix)
     table = RawTable(file_name, None, None, line + 1, encoding=encoding)
@@ -267,7 +276,12 @@ def _read_csv(file_name: str, data: bytes) -> RawTable:
         # Valid UTF-8 at the top, GBK further down: Excel never mixes, but editors can.
         table.encoding = "GB18030"
         body = _to_utf8(data, "gb18030")[skip:]
-        grid = _polars_csv(body, sep)
+        try:
+            grid = _polars_csv(body, sep)
+        except pl.exceptions.ComputeError as retry:
+            # The retry fails like a first read on a malformed file: the same clean
+            # rejection (unguarded, Polars' ComputeError escaped the reader).
+            raise ReadError(f"无法读取 CSV：{retry}") from retry
     if "_ragged" in grid.columns:
         width = len(cells)
         table.problems.extend(_ragged_rows(grid, width, line + 1))
@@ -288,7 +302,10 @@ def _polars_csv(body: bytes, sep: str) -> pl.DataFrame:
         if "more fields" not in str(exc):
             raise
     # Rows with more cells than the header: read them padded, and let _ragged_rows check.
-    width = max(len(r) for r in csv.reader(io.StringIO(body.decode("utf-8")), delimiter=sep))
+    # newline="" as the csv module requires: otherwise a lone \r inside a row (a damaged
+    # or hand-edited file) raised csv.Error ("new-line character seen in unquoted field").
+    text = io.StringIO(body.decode("utf-8"), newline="")
+    width = max(len(r) for r in csv.reader(text, delimiter=sep))
     frame = pl.read_csv(
         body,
         has_header=False,

@@ -57,6 +57,9 @@ definition. Every value is a bound parameter (:func:`params`).
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
@@ -70,6 +73,11 @@ ROLLUP_VERSION = "9"
 STATE_KEY = "rollup_state"  # meta: ROLLUP_VERSION when complete, else "pending"
 ROSTER_KEY = "rollup_roster"  # meta: fingerprint of the roster the rollups were built on
 SOURCES_KEY = "rollup_sources"  # meta: fingerprints of the deductions and evaluations
+# meta: ROLLUP_LAYOUT of the rollup tables present, whatever their state. STATE_KEY
+# alone cannot tell: "pending" does not say which layout made the (empty) tables, so a
+# database left pending by an older layout used to fail its next refresh ("table
+# ru_subgrid has 2 columns but 3 values were supplied").
+LAYOUT_KEY = "rollup_layout"
 
 # ASCII column stems for the activity types (column names must be identifiers).
 TYPE_KEYS: dict[str, str] = dict(
@@ -118,6 +126,8 @@ OPEN_END = date(9999, 12, 1)
 MONTHLY_TABLES = ("ru_member_month", "ru_subgrid_month", "ru_village_month")
 KEY_TABLES = ("ru_subgrid", "ru_member")
 TABLES = (*KEY_TABLES, *MONTHLY_TABLES, "ru_deduction", "ru_survey")
+# Rollup tables of earlier layouts: dropped with the others on a layout change.
+FORMER_TABLES = ("ru_person", "ru_report", "ru_month_state")
 
 
 def params() -> dict[str, object]:
@@ -194,10 +204,13 @@ JOIN {acts} a ON a.activity_id = t.activity_id
 JOIN {members} m ON m.person_id = t.person_id
 WHERE a.month BETWEEN m.first_month AND coalesce(m.last_month, $open_end)"""
 
+# ``t.mode IS NOT DISTINCT FROM``: 参与方式 is optional, and with ``=`` a member whose
+# only 学习教育 attendance of a month had none got a NULL ``reached_home``, which the
+# NOT NULL column refused: the whole load failed.
 MEMBER_MONTH_SELECT = """SELECT a.month, m.subgrid_key, m.person_key,
     bool_or(a.activity_type = $t_study_type AND t.status = $s_present) AS reached,
     bool_or(a.activity_type = $t_study_type AND t.status = $s_present
-            AND t.mode = $m_home) AS reached_home,
+            AND t.mode IS NOT DISTINCT FROM $m_home) AS reached_home,
     (count(*) FILTER (WHERE a.activity_type = $t_volunteer_type
                       AND t.status = $s_present))::INTEGER AS volunteer,
     {packed}
@@ -411,6 +424,15 @@ DDL = {
 )""",
 }
 
+# The layout version stored under LAYOUT_KEY: ROLLUP_VERSION (bumped by hand when a
+# table's meaning changes) and a digest of the DDL (which changes by itself when a
+# column does).
+ROLLUP_LAYOUT = (
+    ROLLUP_VERSION
+    + "/"
+    + hashlib.sha256("\n".join(DDL[t] for t in TABLES).encode()).hexdigest()[:12]
+)
+
 # What the member rollups depend on besides activities and sign-ins: if any of it
 # changes, an incremental refresh turns into a full one (whatever months were passed).
 ROSTER_FINGERPRINT = """
@@ -452,23 +474,103 @@ def rollups_ready(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def create_rollups(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the rollup tables (idempotent).
+    """Create the rollup tables, or bring tables of another layout up to date.
 
-    Rollups built by an older layout are dropped and recreated empty, marked pending:
-    the metrics read the base tables until the next ``refresh`` rebuilds them (an
-    incremental refresh turns into a full one then).
+    * No rollup tables (a new database): they are created empty and marked pending
+      (the metrics read the base tables until the first ``refresh``).
+    * Tables of the current layout: nothing to do (one catalog query; idempotent).
+    * Tables of another layout (the stored :data:`LAYOUT_KEY` differs, their columns
+      differ from :data:`DDL`, or one is missing or left over from an older layout):
+      every rollup table is dropped, recreated and rebuilt from the base tables
+      (a full :func:`refresh`). Inside the caller's transaction when one is open (a
+      load's: its rows are then in the rebuild too), else in a transaction of its own.
+
+    A database made before :data:`LAYOUT_KEY` existed, whose tables have the current
+    columns, only gets the key (no rebuild).
     """
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
-    state = _meta(con, STATE_KEY)
-    if state not in (None, ROLLUP_VERSION, "pending"):
-        # Every table any layout ever had, so that none is left behind.
-        for table in (*TABLES, "ru_person", "ru_report", "ru_month_state"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-        state = None
+    live = _live_layout(con)
+    if not live:
+        for table in TABLES:
+            con.execute(DDL[table])
+        _set_meta(con, LAYOUT_KEY, ROLLUP_LAYOUT)
+        _set_meta(con, STATE_KEY, "pending")
+        return
+    stored, state = _meta(con, LAYOUT_KEY), _meta(con, STATE_KEY)
+    if (
+        live == _expected_layout()
+        and stored in (None, ROLLUP_LAYOUT)
+        and state in (None, ROLLUP_VERSION, "pending")
+    ):
+        if stored is None:
+            _set_meta(con, LAYOUT_KEY, ROLLUP_LAYOUT)
+        if state is None:
+            _set_meta(con, STATE_KEY, "pending")
+        return
+    _in_transaction(con, _rebuild)
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every rollup table any layout had, create the current ones, fill them."""
+    for table in (*TABLES, *FORMER_TABLES):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     for table in TABLES:
         con.execute(DDL[table])
-    if state is None:
-        _set_meta(con, STATE_KEY, "pending")
+    _set_meta(con, LAYOUT_KEY, ROLLUP_LAYOUT)
+    _set_meta(con, STATE_KEY, "pending")
+    refresh(con)
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, work) -> None:
+    """Run ``work(con)`` in the caller's open transaction, or else in one of its own."""
+    if _transaction_open(con):
+        work(con)
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        work(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _transaction_open(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` is inside an explicit transaction.
+
+    Two statements see the same ``txid_current()`` only inside one; in auto-commit mode
+    each statement is a transaction of its own. (Trying ``BEGIN`` instead would abort
+    the caller's transaction when one is open.)
+    """
+    first = con.execute("SELECT txid_current()").fetchall()[0][0]
+    return con.execute("SELECT txid_current()").fetchall()[0][0] == first
+
+
+# The columns of the rollup tables of this database (current or former names), per
+# table, in order: (name, type, nullable).
+LIVE_LAYOUT = """SELECT table_name, list((column_name, data_type, is_nullable)
+                               ORDER BY column_index)
+FROM duckdb_columns()
+WHERE database_name = current_database() AND schema_name = 'main'
+  AND table_name IN (SELECT unnest(?::VARCHAR[]))
+GROUP BY table_name"""
+
+
+def _live_layout(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    rows = con.execute(LIVE_LAYOUT, [[*TABLES, *FORMER_TABLES]]).fetchall()
+    return dict(rows)
+
+
+@functools.cache
+def _expected_layout() -> dict[str, list]:
+    """The columns :data:`DDL` makes, as DuckDB reports them (built once in memory)."""
+    scratch = duckdb.connect()
+    try:
+        for table in TABLES:
+            scratch.execute(DDL[table])
+        return _live_layout(scratch)
+    finally:
+        scratch.close()
 
 
 def _month_range(months: list[date]) -> dict[str, object]:
@@ -563,7 +665,10 @@ def _recompute_months(con: duckdb.DuckDBPyConnection, months: list[date]) -> Non
         _insert(con, "ru_subgrid_month", select, values, "month, subgrid_key")
         _insert(con, "ru_village_month", _village_month_select("_ru_acts"), values, "month")
     finally:
-        con.execute("DROP TABLE IF EXISTS _ru_acts")
+        # After a failed statement the transaction is aborted and this DROP fails too,
+        # hiding the error that matters (the table goes with the caller's rollback).
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("DROP TABLE IF EXISTS _ru_acts")
     _check_type_counts(con, months)
 
 

@@ -33,6 +33,16 @@ def test_encodings_are_detected(encoding):
     assert not table.problems
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_old_mac_line_endings_cr_only(encoding):
+    lines = to_csv_bytes(frame()).decode("utf-8").splitlines()
+    data = "\r".join([*lines, ""]).encode(encoding)
+    (table,) = read_upload("签到.csv", data)
+    assert table.frame["person_id"].to_list() == ["CJ01-P0001", "CJ01-P0002"]
+    assert table.frame[ROW].to_list() == [2, 3]
+    assert not table.problems
+
+
 def test_title_rows_and_blank_rows_keep_excel_row_numbers():
     title = "漕泾镇2026年10月签到记录"
     body = to_csv_bytes(frame(), title=title).decode()

@@ -8,7 +8,15 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from etl.db import connect
-from etl.rollups import ROLLUP_VERSION, STATE_KEY, create_rollups, refresh, rollups_ready
+from etl.rollups import (
+    LAYOUT_KEY,
+    ROLLUP_LAYOUT,
+    ROLLUP_VERSION,
+    STATE_KEY,
+    create_rollups,
+    refresh,
+    rollups_ready,
+)
 from metrics.assessment import assessment
 from metrics.coverage import coverage_by_month
 from metrics.filters import Filter
@@ -16,6 +24,7 @@ from metrics.indices import indices, vanguard_members
 from metrics.overview import kpi_trend
 from metrics.response import response_summary
 from metrics.study import not_reached, study_by_month
+from tests.etl_support import rollup_hashes
 from tests.metrics_support import GridBuilder
 
 FUNCTIONS = (
@@ -104,6 +113,21 @@ def test_roster_change_forces_a_full_refresh(builder):
     assert_same(con, Filter.parse("2026-01", "2026-03", "village"))
 
 
+def test_attendance_without_a_mode(builder):
+    """参与方式 is optional: a member's only 学习教育 attendance of a month may lack it
+    (the refresh used to fail on a NULL reached_home)."""
+    con = builder.finish()
+    a = builder.activity("2026-04-10", "V1", "S1", "学习教育")
+    con.execute("INSERT INTO attendance VALUES (?, 'P1', '出席', NULL, NULL)", [a])
+    refresh(con, [date(2026, 4, 1)])
+    rows = con.execute(
+        "SELECT reached, reached_home FROM ru_member_month m JOIN ru_member USING (person_key) "
+        "WHERE person_id = 'P1' AND month = DATE '2026-04-01'"
+    ).fetchall()
+    assert rows == [(True, False)]
+    assert_same(con, Filter.parse("2026-01", "2026-04", "subgrid"))
+
+
 def test_undo_of_a_month_removes_its_rows(builder):
     con = builder.finish()
     con.execute(
@@ -118,19 +142,93 @@ def test_undo_of_a_month_removes_its_rows(builder):
     assert_same(con, Filter.parse("2026-01", "2026-03", "subgrid"))
 
 
-def test_older_layout_is_rebuilt(builder):
+def rollup_state(con) -> tuple[dict, list]:
+    """The rollup tables' contents (hashes) and columns (name, type, nullable)."""
+    columns = con.execute(
+        "SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
+        "WHERE starts_with(table_name, 'ru_') AND database_name = current_database() "
+        "AND schema_name = 'main' ORDER BY table_name, column_index"
+    ).fetchall()
+    return rollup_hashes(con), columns
+
+
+def meta(con, key):
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def test_older_version_is_rebuilt(builder):
     con = builder.finish()
+    fresh = rollup_state(con)
     con.execute("UPDATE meta SET value = 'old' WHERE key = ?", [STATE_KEY])
-    create_rollups(con)
-    assert not rollups_ready(con)
-    assert con.execute("SELECT count(*) FROM ru_member_month").fetchall() == [(0,)]
-    # Not ready: the metrics compute from the base tables meanwhile.
-    assert study_by_month(con, Filter.parse("2026-01", "2026-03", "town"))["reached"].sum() > 0
-    refresh(con, [date(2026, 3, 1)])  # turns into a full refresh
-    assert con.execute("SELECT value FROM meta WHERE key = ?", [STATE_KEY]).fetchall() == [
-        (ROLLUP_VERSION,)
-    ]
+    create_rollups(con)  # dropped and rebuilt from the base tables at once
+    assert rollups_ready(con)
+    assert meta(con, STATE_KEY) == ROLLUP_VERSION
+    assert rollup_state(con) == fresh
     assert_same(con, Filter.parse("2026-01", "2026-03", "subgrid"))
+
+
+# Ways a database's rollup tables can differ from this version's layout.
+MANGLES = {
+    # The reported failure: tables of an older layout left pending; the next load's
+    # refresh failed with "table ru_subgrid has 2 columns but 3 values were supplied".
+    "column dropped, pending": (
+        "ALTER TABLE ru_subgrid DROP COLUMN village_id",
+        "UPDATE meta SET value = 'pending' WHERE key = 'rollup_state'",
+    ),
+    "column type changed": ("ALTER TABLE ru_member ALTER person_key TYPE BIGINT",),
+    "old layout version": (
+        "UPDATE meta SET value = '8/abc' WHERE key = 'rollup_layout'",
+        "DELETE FROM ru_member_month",  # a rebuild puts the rows back
+    ),
+    "table missing": ("DROP TABLE ru_survey",),
+    "former table left": ("CREATE TABLE ru_report (report_id VARCHAR)",),
+}
+
+
+@pytest.mark.parametrize("mangle", MANGLES)
+def test_rollups_of_another_layout_are_rebuilt(builder, mangle):
+    """As a load does it (create, then an incremental refresh, in one transaction)."""
+    con = builder.finish()
+    fresh = rollup_state(con)
+    for sql in MANGLES[mangle]:
+        con.execute(sql)
+    assert rollup_state(con) != fresh
+    con.execute("BEGIN TRANSACTION")
+    create_rollups(con)
+    refresh(con, [date(2026, 3, 1)])
+    con.execute("COMMIT")
+    assert rollup_state(con) == fresh  # equal to a fresh full build, columns and rows
+    assert meta(con, LAYOUT_KEY) == ROLLUP_LAYOUT and rollups_ready(con)
+    assert_same(con, Filter.parse("2026-01", "2026-03", "subgrid"))
+
+
+def test_rebuild_runs_in_the_callers_transaction_or_its_own(builder):
+    con = builder.finish()
+    fresh = rollup_state(con)
+    con.execute("ALTER TABLE ru_subgrid DROP COLUMN village_id")
+    mangled = rollup_state(con)
+    con.execute("BEGIN TRANSACTION")
+    create_rollups(con)
+    assert rollup_state(con) == fresh
+    con.execute("ROLLBACK")  # the caller's rollback takes the rebuild with it
+    assert rollup_state(con) == mangled
+    create_rollups(con)  # no transaction open: it commits its own
+    assert rollup_state(con) == fresh
+    assert meta(con, STATE_KEY) == ROLLUP_VERSION
+
+
+def test_current_layout_is_left_alone(builder):
+    """Current tables are not rebuilt, also in a database from before the layout key."""
+    con = builder.finish()
+    assert meta(con, LAYOUT_KEY) == ROLLUP_LAYOUT
+    con.execute("DELETE FROM meta WHERE key = ?", [LAYOUT_KEY])
+    con.execute("DELETE FROM ru_village_month")  # a rebuild would put the rows back
+    create_rollups(con)
+    create_rollups(con)
+    assert con.execute("SELECT count(*) FROM ru_village_month").fetchall() == [(0,)]
+    assert meta(con, LAYOUT_KEY) == ROLLUP_LAYOUT
+    assert meta(con, STATE_KEY) == ROLLUP_VERSION
 
 
 def test_generated_sample_same_with_and_without_rollups(sample_db):
