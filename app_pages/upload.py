@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 
 import polars as pl
 import streamlit as st
@@ -184,7 +185,7 @@ with tab_templates:
             left, right, _ = st.columns([1, 1, 4])
             left.download_button(
                 "CSV 模板",
-                data=template_csv(kind),
+                data=partial(template_csv, kind),  # built when clicked
                 file_name=f"{kind.label}模板.csv",
                 mime="text/csv",
                 key=f"tpl_csv_{kind.name}",
@@ -192,7 +193,7 @@ with tab_templates:
             )
             right.download_button(
                 "Excel 模板",
-                data=template_xlsx(kind),
+                data=partial(template_xlsx, kind),
                 file_name=f"{kind.label}模板.xlsx",
                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 key=f"tpl_xlsx_{kind.name}",

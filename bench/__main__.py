@@ -11,6 +11,7 @@ BENCHMARKS = {
     "init": "bench.init_bench",
     "load": "bench.load_bench",
     "metrics": "bench.metrics_bench",
+    "pages": "bench.pages_bench",
 }
 
 

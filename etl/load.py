@@ -788,9 +788,7 @@ def undo_upload(con: duckdb.DuckDBPyConnection, upload_id: int, user: str) -> Un
             )
             _refresh_rollups(con, None if months is None else sorted(months))
             bump_data_version(con)
-            audit.record(
-                con, user, "undo", f"批次 {batch_id}：{'、'.join(f[1] for f in files)}"
-            )
+            audit.record(con, user, "undo", f"批次 {batch_id}：{'、'.join(f[1] for f in files)}")
             run_sql(con, "COMMIT")
         except BaseException:
             _rollback(con)

@@ -128,7 +128,7 @@ def template_csv(kind: Kind) -> bytes:
 def template_xlsx(kind: Kind) -> bytes:
     """The template as XLSX: the 模板 sheet (text cells) and the 填写说明 sheet."""
     buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer, {"strings_to_formulas": False}) as book:
+    with xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "in_memory": True}) as book:
         template_frame(kind).write_excel(book, worksheet="模板", autofit=True)
         guide_frame(kind).write_excel(book, worksheet="填写说明", autofit=True)
     return buffer.getvalue()

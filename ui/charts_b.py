@@ -261,8 +261,6 @@ def _outer_rings(features: Iterable[Mapping]) -> Iterable[list]:
             yield rings[0]
 
 
-
-
 def legend_html(metric: str, edges: list[float], has_missing: bool) -> str:
     """The legend beside the map: colour → range of the metric, markers, no data."""
     kind = MAP_METRICS[metric].kind

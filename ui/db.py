@@ -61,12 +61,13 @@ def begin_snapshot() -> None:
     snapshot = cursor()
     snapshot.execute("BEGIN TRANSACTION")
     _run.snapshot = snapshot
+    _run.version = _read_version(snapshot)  # fixed for the snapshot: read it once
 
 
 def end_snapshot() -> None:
     """End the run's read snapshot, if any (the entry point calls this in ``finally``)."""
     snapshot = getattr(_run, "snapshot", None)
-    _run.snapshot = None
+    _run.snapshot = _run.version = None
     if snapshot is not None:
         # Already ended (e.g. the connection closed): nothing left to release.
         with contextlib.suppress(duckdb.Error):
@@ -79,10 +80,15 @@ def reader() -> duckdb.DuckDBPyConnection:
     return getattr(_run, "snapshot", None) or cursor()
 
 
+def _read_version(con: duckdb.DuckDBPyConnection) -> int:
+    rows = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
 def data_version() -> int:
     """The data version of what this run reads; every committed load or undo bumps it."""
-    rows = reader().execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()
-    return int(rows[0][0]) if rows else 0
+    version = getattr(_run, "version", None)
+    return _read_version(reader()) if version is None else version
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
