@@ -36,11 +36,8 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import date
@@ -328,61 +325,6 @@ def rss_mb(pid: int) -> float:
     return round(sum(_status_kb(p, "VmRSS") for p in _descendants(pid)) / 1024, 1)
 
 
-@contextmanager
-def _server(db: Path, users: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``streamlit run dashboard.py`` on a free loopback port (as tests/browser_support)."""
-    from tests.browser_support import free_port
-
-    port = free_port()
-    env = {**os.environ, "GRID_DB": str(db), "GRID_USERS": str(users)}
-    log = open(db.with_suffix(".server.log"), "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(DASHBOARD),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            # Others edit the sources meanwhile: a change would hold the page at "rerun?".
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: {log.name}")
-            time.sleep(0.3)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
 def _browser_sign_in(page, user: User, wait) -> bool:
     """Fill the sign-in form if it is shown; True if it was."""
     wait(page, 120)
@@ -399,12 +341,19 @@ def measure_memory(db: Path, users: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
     import ui.page
-    from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, exceptions_on, wait_until_idle
+    from tests.browser_support import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        exceptions_on,
+        streamlit_server,
+        wait_until_idle,
+    )
 
     pages = ui.page.PAGES
     admin_page = getattr(ui.page, "ADMIN_PAGE", None)  # 管理员 only, none of the above
     log = db.with_suffix(".server.log")
-    with _server(db, users) as (url, proc), sync_playwright() as p:
+    with streamlit_server(db, {"GRID_USERS": str(users)}) as url, sync_playwright() as p:
+        proc = url.process
         after: dict[str, float] = {"start": rss_mb(proc.pid)}
         peaks: dict[str, float] = {}
 

@@ -46,9 +46,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerURL(str):
+    """The URL of a running server; ``process`` is its ``streamlit run`` process."""
+
+    process: subprocess.Popen
+
+
 @contextmanager
-def streamlit_server(db_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start the dashboard on a free loopback port; yield its URL; stop it afterwards."""
+def streamlit_server(db_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[ServerURL]:
+    """Start the dashboard on a free loopback port; yield its URL; stop it afterwards.
+
+    The file watcher is off: a source edited during a run would hold the page at
+    Streamlit's "rerun?" prompt.
+    """
     port = free_port()
     env = {**os.environ, "GRID_DB": str(db_path), **(extra_env or {})}
     log = open(db_path.with_suffix(".server.log"), "wb")  # noqa: SIM115 - closed below
@@ -67,13 +77,16 @@ def streamlit_server(db_path: Path, extra_env: dict[str, str] | None = None) -> 
             "true",
             "--browser.gatherUsageStats",
             "false",
+            "--server.fileWatcherType",
+            "none",
         ],
         cwd=REPO_ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = ServerURL(f"http://127.0.0.1:{port}")
+    url.process = proc
     try:
         deadline = time.monotonic() + 60
         while True:
