@@ -14,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from metrics import Filter, batch, default_config
-from metrics.assessment import assessment, assessment_components, rank_change
+from metrics.assessment import assessment, assessment_components, rank_change, town_ranks
 from metrics.explain import COMPONENT_LABELS, explain
 from metrics.registry import subgrids
 from ui.charts_b import (
@@ -51,8 +51,14 @@ with batch():
     ranked = query(assessment, f)
     moves = query(rank_change, f)
     town_wide = (
-        query(assessment, Filter(view.start, view.end, "subgrid")) if scope_village else None
+        query(town_ranks, Filter(view.start, view.end, "subgrid", scope_village))
+        if scope_village
+        else None
     )
+    if level == "village":
+        # Ranks among all 14 villages, also for a 村居书记 who sees only their own row.
+        moves = query(town_ranks, f)
+        ranked = ranked.drop("rank").join(moves.select("unit_id", "rank"), on="unit_id", how="left")
     grid_info = query(subgrids, scope_village) if level == "subgrid" else None
 
 if level == "village":

@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from metrics import Filter, batch
-from metrics.assessment import assessment
+from metrics.assessment import town_ranks
 from metrics.explain import explain
 from metrics.indices import vanguard_members
 from metrics.overview import kpi_trend, kpis, scorecard
@@ -97,7 +97,7 @@ f_subgrids = Filter(view.start, view.end, "subgrid", village)
 with batch():
     kpi = query(kpis, f_village)
     cards = query(scorecard, f_village)
-    town_rank = query(assessment, Filter(view.start, view.end, "village"))
+    town_rank = query(town_ranks, Filter(view.start, view.end, "village", village))
     grid_cards = query(scorecard, f_subgrids)
     trend = query(kpi_trend, f_village)
     grids = query(subgrids, village)
@@ -131,7 +131,7 @@ else:
     columns[-1].metric(
         "考核总分",
         number(rank_row["total"][0], 1),
-        f"全镇第 {rank_row['rank'][0]} 名 / {town_rank.height}",
+        f"全镇第 {rank_row['rank'][0]} 名 / {rank_row['units'][0]}",
         delta_color="off",
         delta_arrow="off",
         border=True,

@@ -15,6 +15,8 @@ Deductions of a unit: those recorded on the unit itself and on every unit inside
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import duckdb
 import polars as pl
 
@@ -174,3 +176,39 @@ def rank_change(
         .with_columns(rank_change=pl.col("previous_rank") - pl.col("rank"))
         .sort("rank", "unit_id")
     )
+
+
+@scoped
+def town_ranks(
+    con: duckdb.DuckDBPyConnection,
+    f: Filter,
+    *,
+    config: Config | None = None,
+    rollups: bool = True,
+) -> pl.DataFrame:
+    """The town-wide rank of the units of ``f.level`` inside ``f.village_id`` (all units
+    without one): ``unit_id, total, rank, previous_rank, rank_change, units`` (as
+    :func:`rank_change`; ``units`` = how many are ranked).
+
+    A rank is a position among every unit of the town, so it is computed over all of
+    them; only the rows of the units in scope are returned. A 村居书记 thus sees where
+    their village (or each of its sub-grids) stands, and how many units there are, but
+    no other unit's score.
+    """
+    town = replace(f, village_id=None)
+    # The undecorated function: the scope allows this village's rows, which are
+    # filtered below; the other units' scores never leave this function.
+    ranked = rank_change.__wrapped__(con, town, config=config, rollups=rollups)
+    out = ranked.select("unit_id", "total", "rank", "previous_rank", "rank_change").with_columns(
+        units=pl.lit(ranked.height, dtype=pl.Int64)
+    )
+    if f.village_id is None:
+        return out
+    if f.level == "village":
+        return out.filter(pl.col("unit_id") == f.village_id)
+    if f.level == "subgrid":
+        inside = con.execute(
+            "SELECT subgrid_id FROM subgrid WHERE village_id = ?", [f.village_id]
+        ).fetchall()
+        return out.filter(pl.col("unit_id").is_in([r[0] for r in inside]))
+    return out

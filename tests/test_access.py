@@ -28,6 +28,7 @@ from etl import audit
 from etl.db import REPO_ROOT, connect
 from metrics import Filter
 from metrics import scope as metric_scope
+from metrics.assessment import assessment
 from metrics.coverage import coverage_summary
 from metrics.overview import kpis, town_summary
 from metrics.registry import villages
@@ -342,3 +343,21 @@ def test_exports_are_audited_and_masked_for_leaders(app_env):
     assert shown_to_office, "the village page lists members"
     assert shown_to_leader == {mask_name(n) for n in shown_to_office}
     assert shown_to_leader.isdisjoint(shown_to_office)
+
+
+def test_secretary_sees_own_town_rank_not_a_rank_among_one(app_env):
+    con = connect(app_env)
+    try:
+        town = assessment(con, Filter(RANGE.start, RANGE.end, "village"))
+    finally:
+        con.close()
+    own = town.filter(pl.col("unit_id") == OWN)
+    rank = own["rank"][0]
+    assert town.height == 14 and rank > 1  # CJ03 is not first in the sample
+    at = run_page(app_env, "village", user=secretary(OWN))
+    card = next(m for m in at.metric if m.label == "考核总分")
+    assert card.delta == f"全镇第 {rank} 名 / 14"
+    at = run_page(app_env, "ranking", user=secretary(OWN))
+    (shown,) = [df.value for df in at.dataframe if "名次" in df.value.columns]
+    assert shown["名次"].tolist() == [rank]  # one row: their own village
+    assert shown["总分"].tolist() == [round(own["total"][0], 2)]
