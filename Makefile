@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test lint bench db clean
+.PHONY: run test test-deps lint bench db clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,12 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
 
-## Install everything the tests need (incl. Chromium and CJK fonts) and run the whole suite.
-test: $(VENV)/.dev
+## Install everything the tests need: test tools, Debian chromium and fonts-noto-cjk.
+test-deps: $(VENV)/.dev
 	scripts/install-system-deps
+
+## The README's test command as one target.
+test: test-deps
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev
