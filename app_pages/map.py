@@ -28,6 +28,7 @@ from ui.charts_b import (
     legend_html,
     map_polygons,
     mask_names,
+    member_index_columns,
     pending_pop,
     point_records,
     scorecard_table,
@@ -162,15 +163,7 @@ else:
         shown = mask_names(members.sort("vanguard_index", descending=True, nulls_last=True))
         table(
             shown.select(
-                pl.col("name").alias("姓名"),
-                pl.col("subgrid_id").replace_strict(sub_names, default=None).alias("子网格"),
-                pl.col("vanguard_index").round(2).alias("先锋指数"),
-                pl.col("grade").alias("等级"),
-                pl.col("attendance_pts").round(2).alias("组织生活出勤（分）"),
-                pl.col("study_pts").round(2).alias("学习（分）"),
-                pl.col("role_pts").round(2).alias("作用发挥（分）"),
-                pl.col("deductions").alias("反向扣分"),
-                pl.col("months_on_roll").alias("在册月数"),
+                *member_index_columns(sub_names), pl.col("months_on_roll").alias("在册月数")
             ),
             f"党员先锋指数_{names_by_id.get(member_village, member_village)}",
             key="map_members",

@@ -26,6 +26,7 @@ from ui.charts_b import (
     SUBGRID_HANDOFF,
     chart_export,
     mask_names,
+    member_index_columns,
     pending_pop,
     scorecard_table,
     small_multiples,
@@ -300,15 +301,7 @@ with tabs[2]:
 with tabs[3]:
     table(
         mask_names(members.sort("vanguard_index", descending=True, nulls_last=True)).select(
-            pl.col("person_id").alias("人员编号"),
-            pl.col("name").alias("姓名"),
-            pl.col("subgrid_id").replace_strict(grid_names, default=None).alias("子网格"),
-            pl.col("vanguard_index").round(2).alias("先锋指数"),
-            pl.col("grade").alias("等级"),
-            pl.col("attendance_pts").round(2).alias("组织生活出勤（分）"),
-            pl.col("study_pts").round(2).alias("学习（分）"),
-            pl.col("role_pts").round(2).alias("作用发挥（分）"),
-            pl.col("deductions").alias("反向扣分"),
+            pl.col("person_id").alias("人员编号"), *member_index_columns(grid_names)
         ),
         f"党员先锋指数_{scope}",
         key="village_members",

@@ -238,3 +238,21 @@ REPORT_STATUSES = ("待受理", "处理中", "已办结", "不予受理")
 INDEX_NAMES = ("堡垒指数", "先锋指数")
 RATERS = ("自评", "党员群众测评", "上级考评")
 BOOL_TRUE, BOOL_FALSE = "是", "否"
+
+
+# The allowed values of each enumerated column (validation and the templates' guides).
+ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("village", "kind"): VILLAGE_KINDS,
+    ("service_point", "kind"): POINT_KINDS,
+    ("person", "gender"): GENDERS,
+    ("person", "role"): ROLES,
+    ("person", "volunteer_type"): VOLUNTEER_TYPES,
+    ("activity", "activity_type"): ACTIVITY_TYPES,
+    ("attendance", "status"): ATTENDANCE_STATUSES,
+    ("attendance", "mode"): ATTENDANCE_MODES,
+    ("report", "category"): REPORT_CATEGORIES,
+    ("report", "handling_level"): HANDLING_LEVELS,
+    ("report", "status"): REPORT_STATUSES,
+    ("evaluation", "index_name"): INDEX_NAMES,
+    ("evaluation", "rater"): RATERS,
+}

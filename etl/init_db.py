@@ -29,6 +29,7 @@ from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate
 from etl.load import load_paths, today_local
 from etl.rollups import refresh
 from etl.schema import create_schema
+from etl.upsert import LOAD_ORDER
 
 Progress = Callable[[int, int, str], None]
 
@@ -102,17 +103,7 @@ def init_database(
         con.execute("BEGIN TRANSACTION")
         refresh(con)
         con.execute("COMMIT")
-        for table in (
-            "village",
-            "subgrid",
-            "service_point",
-            "person",
-            "activity",
-            "attendance",
-            "report",
-            "evaluation",
-            "deduction",
-        ):
+        for table in LOAD_ORDER:
             result.rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         con.execute("CHECKPOINT")
     finally:

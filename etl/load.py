@@ -283,22 +283,12 @@ def validate_uploads(
     total = len(files) + 2
     reading = _read_stage(con, files, report)
     report(len(files), total, "校验")
-    errors = _error_frame(reading.errors + _row_errors(con, reading.parts, today))
-    plans: list[KindPlan] = []
-    warnings = reading.warnings
-    if errors.is_empty():
+    row_errors = _row_errors(con, reading.parts, today)
+    plans, plan_warnings = None, None
+    if all(e.is_empty() for e in reading.errors + row_errors):
         report(len(files) + 1, total, "与数据库比对")
-        plans, more = plan_writes(con, reading.parts)
-        warnings = warnings + more
-    return ValidationResult(
-        reading.summaries,
-        errors,
-        pl.concat(warnings),
-        reading.data_version,
-        today,
-        sources=list(files),
-        plans=plans,
-    )
+        plans, plan_warnings = plan_writes(con, reading.parts)
+    return _result(reading, files, today, row_errors, plans, plan_warnings)
 
 
 def _silent(step: int, total: int, label: str) -> None:

@@ -16,6 +16,7 @@ import polars as pl
 
 from etl.contracts import BOOL_FALSE, BOOL_TRUE, KINDS, UPLOAD_KINDS, Kind
 from etl.load import load_paths
+from etl.validate import POLARS_TYPES
 
 DATE_FORMAT = "%Y-%m-%d"
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -48,7 +49,7 @@ def cast_columns(frame: pl.DataFrame, kind: Kind) -> pl.DataFrame:
     exprs = []
     for c in kind.columns:
         if c.name not in frame.columns:
-            exprs.append(pl.lit(None, dtype=_polars_type(c.dtype)).alias(c.name))
+            exprs.append(pl.lit(None, dtype=POLARS_TYPES[c.dtype]).alias(c.name))
             continue
         text = pl.col(c.name).cast(pl.String).str.strip_chars()
         text = pl.when(text == "").then(None).otherwise(text)
@@ -74,17 +75,6 @@ def cast_columns(frame: pl.DataFrame, kind: Kind) -> pl.DataFrame:
             raise ValueError(c.dtype)
         exprs.append(expr.alias(c.name))
     return frame.select(exprs)
-
-
-def _polars_type(dtype: str) -> pl.DataType:
-    return {
-        "text": pl.String,
-        "date": pl.Date,
-        "timestamp": pl.Datetime("us"),
-        "int": pl.Int64,
-        "float": pl.Float64,
-        "bool": pl.Boolean,
-    }[dtype]()
 
 
 def read_canonical_csv(path: Path, kind: Kind | None = None) -> tuple[Kind, pl.DataFrame]:

@@ -86,19 +86,6 @@ _FORMATS = {
     "bool": "是 / 否",
 }
 
-_CHOICES = {
-    ("person", "gender"): ct.GENDERS,
-    ("person", "role"): ct.ROLES,
-    ("person", "volunteer_type"): ct.VOLUNTEER_TYPES,
-    ("activity", "activity_type"): ct.ACTIVITY_TYPES,
-    ("attendance", "status"): ct.ATTENDANCE_STATUSES,
-    ("attendance", "mode"): ct.ATTENDANCE_MODES,
-    ("report", "category"): ct.REPORT_CATEGORIES,
-    ("report", "handling_level"): ct.HANDLING_LEVELS,
-    ("report", "status"): ct.REPORT_STATUSES,
-    ("evaluation", "index_name"): ct.INDEX_NAMES,
-    ("evaluation", "rater"): ct.RATERS,
-}
 
 
 def template_frame(kind: Kind) -> pl.DataFrame:
@@ -115,7 +102,7 @@ def guide_frame(kind: Kind) -> pl.DataFrame:
             "英文别名": [c.name for c in kind.columns],
             "必填": ["是" if c.required else "否" for c in kind.columns],
             "格式": [_FORMATS[c.dtype] for c in kind.columns],
-            "可选值": ["、".join(_CHOICES.get((kind.name, c.name), ())) for c in kind.columns],
+            "可选值": ["、".join(ct.ENUMS.get((kind.name, c.name), ())) for c in kind.columns],
         }
     )
 

@@ -32,7 +32,7 @@ import duckdb
 import polars as pl
 
 from etl import contracts as ct
-from etl.contracts import KINDS, Kind
+from etl.contracts import ENUMS, KINDS, Kind
 from etl.normalize import (
     clean,
     fast_parse,
@@ -50,21 +50,6 @@ REPORT_COLUMNS = ("文件", "行号", "列", "值", "原因")
 EARLIEST_EVENT = date(2000, 1, 1)
 EARLIEST_PERSON_DATE = date(1940, 1, 1)
 
-ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("village", "kind"): ct.VILLAGE_KINDS,
-    ("service_point", "kind"): ct.POINT_KINDS,
-    ("person", "gender"): ct.GENDERS,
-    ("person", "role"): ct.ROLES,
-    ("person", "volunteer_type"): ct.VOLUNTEER_TYPES,
-    ("activity", "activity_type"): ct.ACTIVITY_TYPES,
-    ("attendance", "status"): ct.ATTENDANCE_STATUSES,
-    ("attendance", "mode"): ct.ATTENDANCE_MODES,
-    ("report", "category"): ct.REPORT_CATEGORIES,
-    ("report", "handling_level"): ct.HANDLING_LEVELS,
-    ("report", "status"): ct.REPORT_STATUSES,
-    ("evaluation", "index_name"): ct.INDEX_NAMES,
-    ("evaluation", "rater"): ct.RATERS,
-}
 
 # Event dates: no future, nothing before 2000 (a year typed as 0026, a time-only cell).
 EVENT_COLUMNS = {

@@ -12,10 +12,9 @@ from pathlib import Path
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from etl.db import connect
 from etl.init_db import init_database
 from metrics import Filter, registry
-from tests.pages_support import DASHBOARD, LEADER_USER, sign_in, texts
+from tests.pages_support import DASHBOARD, LEADER_USER, computed, sign_in, texts
 from ui.filters import View, default_view
 
 BAD_PARAMS = {"from": "2026-13", "village": "XX"}
@@ -25,15 +24,6 @@ def empty_database(path: Path) -> Path:
     """A database holding the registry only: every month is empty."""
     init_database(path, sample=False)
     return path
-
-
-def computed(db: Path, function, *args, **kwargs):
-    """``function(con, *args, **kwargs)`` on its own connection to ``db``."""
-    con = connect(db)
-    try:
-        return function(con, *args, **kwargs)
-    finally:
-        con.close()
 
 
 def default_view_of(db: Path, village_id: str | None = None) -> View:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 from streamlit.testing.v1 import AppTest
 
 from auth.roles import LEADER, OFFICE, SECRETARY, User
-from etl.db import REPO_ROOT
+from etl.db import REPO_ROOT, connect
+from etl.rollups import refresh
 
 DASHBOARD = str(REPO_ROOT / "dashboard.py")
 
@@ -79,3 +81,36 @@ def texts(at: AppTest) -> str:
     ):
         parts += [getattr(el, "value", "") or "" for el in at.get(kind)]
     return "\n".join(str(p) for p in parts)
+
+
+def computed(db, function, *args, **kwargs):
+    """``function(con, *args, **kwargs)`` on its own connection to ``db`` (the expected
+    values of a page test, always from the metrics layer)."""
+    con = connect(db)
+    try:
+        return function(con, *args, **kwargs)
+    finally:
+        con.close()
+
+
+def copy_with_august_emptied(source, target):
+    """A copy of ``source`` with August 2026 emptied (no activities, sign-ins, reports)."""
+    shutil.copy(source, target)
+    con = connect(target)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        month = "activity_date >= DATE '2026-08-01' AND activity_date < DATE '2026-09-01'"
+        con.execute(
+            f"DELETE FROM attendance WHERE activity_id IN (SELECT activity_id FROM activity "
+            f"WHERE {month})"
+        )
+        con.execute(f"DELETE FROM activity WHERE {month}")
+        con.execute(
+            "DELETE FROM report WHERE reported_at >= TIMESTAMP '2026-08-01' "
+            "AND reported_at < TIMESTAMP '2026-09-01'"
+        )
+        refresh(con)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    return target

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import date
 
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from etl.db import connect
-from etl.rollups import refresh
 from metrics import Filter
 from metrics.indices import vanguard_members
 from metrics.overview import scorecard
 from metrics.registry import service_points, subgrids
-from tests.pages_support import deck_specs, run_page, texts
+from tests.pages_support import computed, copy_with_august_emptied, deck_specs, run_page, texts
 from ui.charts_b import OUTLINE_LAYER_ID, selection_target
 from ui.map import LABEL_LAYER_ID, POINT_LAYER_ID, POLYGON_LAYER_ID
 
@@ -30,35 +27,7 @@ DEFAULT = (date(2026, 5, 1), date(2026, 10, 1))  # the last six sample months
 
 @pytest.fixture(scope="module")
 def gap_db(sample_db, tmp_path_factory):
-    """A copy of the sample with August 2026 emptied (no activities, sign-ins, reports)."""
-    path = tmp_path_factory.mktemp("map_gap") / "grid.duckdb"
-    shutil.copy(sample_db, path)
-    con = connect(path)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        month = "activity_date >= DATE '2026-08-01' AND activity_date < DATE '2026-09-01'"
-        con.execute(
-            f"DELETE FROM attendance WHERE activity_id IN (SELECT activity_id FROM activity "
-            f"WHERE {month})"
-        )
-        con.execute(f"DELETE FROM activity WHERE {month}")
-        con.execute(
-            "DELETE FROM report WHERE reported_at >= TIMESTAMP '2026-08-01' "
-            "AND reported_at < TIMESTAMP '2026-09-01'"
-        )
-        refresh(con)
-        con.execute("COMMIT")
-    finally:
-        con.close()
-    return path
-
-
-def metrics_of(db, fn, *args):
-    con = connect(db)
-    try:
-        return fn(con, *args)
-    finally:
-        con.close()
+    return copy_with_august_emptied(sample_db, tmp_path_factory.mktemp("map_gap") / "grid.duckdb")
 
 
 def layers(at) -> dict[str, dict]:
@@ -83,7 +52,7 @@ def test_village_map_shows_14_polygons_with_the_metrics_values(sample_db, monkey
     by_id = layers(at)
     polygons = by_id[POLYGON_LAYER_ID]["data"]
     assert len(polygons) == 14
-    expected = metrics_of(sample_db, scorecard, Filter(*DEFAULT, "village"))
+    expected = computed(sample_db, scorecard, Filter(*DEFAULT, "village"))
     values = dict(expected.select("unit_id", "fortress_index").iter_rows())
     assert {p["unit_id"]: p["value"] for p in polygons} == pytest.approx(values, abs=1e-9)
 
@@ -104,7 +73,7 @@ def test_village_map_shows_14_polygons_with_the_metrics_values(sample_db, monkey
     assert low["fill"] != high["fill"]
 
     # Markers: every service station and point; labels in Chinese, drawn with "auto".
-    points = metrics_of(sample_db, service_points)
+    points = computed(sample_db, service_points)
     assert len(by_id[POINT_LAYER_ID]["data"]) == points.height == 37
     assert by_id[POINT_LAYER_ID]["radiusUnits"] == "pixels"
     assert by_id[LABEL_LAYER_ID]["characterSet"] == "auto"
@@ -131,12 +100,12 @@ def test_subgrid_level_and_another_metric(sample_db, monkeypatch):
 
     polygons = layers(at)[POLYGON_LAYER_ID]["data"]
     assert len(polygons) == 89
-    expected = metrics_of(sample_db, scorecard, Filter(*DEFAULT, "subgrid"))
+    expected = computed(sample_db, scorecard, Filter(*DEFAULT, "subgrid"))
     values = dict(expected.select("unit_id", "study_coverage").iter_rows())
     assert {p["unit_id"]: p["value"] for p in polygons} == pytest.approx(values, abs=1e-9)
     assert all(re.fullmatch(r"学习覆盖率：\d+\.\d%", p["metric_text"]) for p in polygons)
     # A sub-grid is named with its village: 营房村第1网格.
-    grids = metrics_of(sample_db, subgrids)
+    grids = computed(sample_db, subgrids)
     full_names = {s: v + n for s, v, n in grids.select("subgrid_id", "village_name", "name").rows()}
     assert {p["unit_id"]: p["name"] for p in polygons} == full_names
     # Town-wide sub-grid map: villages are labelled (not the 89 sub-grids) and outlined.
@@ -150,19 +119,19 @@ def test_one_village_shows_its_subgrids_and_members(sample_db, monkeypatch):
     at = run_page(sample_db, "map", {"village": "CJ03"})
     assert not at.exception
 
-    grids = metrics_of(sample_db, subgrids, "CJ03")
+    grids = computed(sample_db, subgrids, "CJ03")
     by_id = layers(at)
     polygons = by_id[POLYGON_LAYER_ID]["data"]
     assert sorted(p["unit_id"] for p in polygons) == grids["subgrid_id"].to_list()
     assert len(polygons) == 7
     assert {label["text"] for label in by_id[LABEL_LAYER_ID]["data"]} == set(grids["name"])
     assert {p["village_id"] for p in by_id[POINT_LAYER_ID]["data"]} == {"CJ03"}
-    expected = metrics_of(sample_db, scorecard, Filter(*DEFAULT, "subgrid", "CJ03"))
+    expected = computed(sample_db, scorecard, Filter(*DEFAULT, "subgrid", "CJ03"))
     values = dict(expected.select("unit_id", "fortress_index").iter_rows())
     assert {p["unit_id"]: p["value"] for p in polygons} == pytest.approx(values, abs=1e-9)
 
     # Per-member 先锋指数 of the village, names masked.
-    members = metrics_of(sample_db, vanguard_members, Filter(*DEFAULT, "village", "CJ03"))
+    members = computed(sample_db, vanguard_members, Filter(*DEFAULT, "village", "CJ03"))
     table = at.dataframe[1].value
     assert len(table) == members.height > 100
     real = set(members["name"])
@@ -181,7 +150,7 @@ def test_a_click_on_a_polygon_drills_down_to_the_village(sample_db, monkeypatch)
     assert not at.exception
     assert at.query_params["village"] == "CJ05"
     assert "村居详情" in [t.value for t in at.title]
-    grids = metrics_of(sample_db, subgrids, "CJ05")
+    grids = computed(sample_db, subgrids, "CJ05")
     assert at.dataframe[0].value["编号"].tolist() == grids["subgrid_id"].to_list()
 
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from etl.db import connect
-from etl.rollups import refresh
 from metrics import Filter
 from metrics.assessment import assessment, rank_change
-from tests.pages_support import plotly_specs, run_page, texts
+from tests.pages_support import computed, copy_with_august_emptied, plotly_specs, run_page, texts
 from ui.charts_b import rank_change_text
 
 DEFAULT = (date(2026, 5, 1), date(2026, 10, 1))  # the last six sample months
@@ -27,35 +24,9 @@ AREAS = {
 
 @pytest.fixture(scope="module")
 def gap_db(sample_db, tmp_path_factory):
-    """A copy of the sample with August 2026 emptied (no activities, sign-ins, reports)."""
-    path = tmp_path_factory.mktemp("ranking_gap") / "grid.duckdb"
-    shutil.copy(sample_db, path)
-    con = connect(path)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        month = "activity_date >= DATE '2026-08-01' AND activity_date < DATE '2026-09-01'"
-        con.execute(
-            f"DELETE FROM attendance WHERE activity_id IN (SELECT activity_id FROM activity "
-            f"WHERE {month})"
-        )
-        con.execute(f"DELETE FROM activity WHERE {month}")
-        con.execute(
-            "DELETE FROM report WHERE reported_at >= TIMESTAMP '2026-08-01' "
-            "AND reported_at < TIMESTAMP '2026-09-01'"
-        )
-        refresh(con)
-        con.execute("COMMIT")
-    finally:
-        con.close()
-    return path
-
-
-def metrics_of(db, fn, *args):
-    con = connect(db)
-    try:
-        return fn(con, *args)
-    finally:
-        con.close()
+    return copy_with_august_emptied(
+        sample_db, tmp_path_factory.mktemp("ranking_gap") / "grid.duckdb"
+    )
 
 
 def assert_table_equals(table, expected, moves=None):
@@ -80,8 +51,8 @@ def test_village_ranking_equals_the_assessment(sample_db, monkeypatch):
     at = run_page(sample_db, "ranking")
     assert not at.exception
     f = Filter(*DEFAULT, "village")
-    expected = metrics_of(sample_db, assessment, f)
-    moves = metrics_of(sample_db, rank_change, f)
+    expected = computed(sample_db, assessment, f)
+    moves = computed(sample_db, rank_change, f)
     table = at.dataframe[0].value
     assert len(table) == 14
     assert_table_equals(table, expected, moves)
@@ -113,7 +84,7 @@ def test_subgrid_ranking_town_wide(sample_db, monkeypatch):
     table = at.dataframe[0].value
     assert len(table) == 89
     assert_table_equals(
-        table, metrics_of(sample_db, assessment, f), metrics_of(sample_db, rank_change, f)
+        table, computed(sample_db, assessment, f), computed(sample_db, rank_change, f)
     )
 
 
@@ -128,11 +99,11 @@ def test_one_village_ranks_its_subgrids_and_marks_itself(sample_db, monkeypatch)
 
     at.radio(key="ranking_level").set_value("subgrid").run()
     assert not at.exception
-    expected = metrics_of(sample_db, assessment, Filter(*DEFAULT, "subgrid", "CJ03"))
+    expected = computed(sample_db, assessment, Filter(*DEFAULT, "subgrid", "CJ03"))
     table = at.dataframe[0].value
     assert_table_equals(table, expected)
     assert set(table["所属村居"]) == {"营房村"}
-    town = metrics_of(sample_db, assessment, Filter(*DEFAULT, "subgrid"))
+    town = computed(sample_db, assessment, Filter(*DEFAULT, "subgrid"))
     town_rank = dict(town.select("unit_id", "rank").iter_rows())
     assert table["全镇名次"].tolist() == [town_rank[u] for u in expected["unit_id"]]
 
@@ -173,5 +144,5 @@ def test_bad_query_parameters_fall_back_with_a_notice(sample_db, monkeypatch):
     page = texts(at)
     assert "2026-13" in page and "XX" in page
     assert_table_equals(
-        at.dataframe[0].value, metrics_of(sample_db, assessment, Filter(*DEFAULT, "village"))
+        at.dataframe[0].value, computed(sample_db, assessment, Filter(*DEFAULT, "village"))
     )

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 
 import pytest
 
-from etl.db import connect
-from etl.rollups import refresh
 from metrics import Filter
 from metrics.overview import kpis, scorecard
 from metrics.registry import subgrids
 from metrics.rows import activity_rows, attendance_rows, report_rows
-from tests.pages_support import plotly_specs, run_page, texts
+from tests.pages_support import computed, copy_with_august_emptied, plotly_specs, run_page, texts
 from ui.format import pct
 
 DEFAULT = (date(2026, 5, 1), date(2026, 10, 1))  # the last six sample months
@@ -21,35 +18,9 @@ DEFAULT = (date(2026, 5, 1), date(2026, 10, 1))  # the last six sample months
 
 @pytest.fixture(scope="module")
 def gap_db(sample_db, tmp_path_factory):
-    """A copy of the sample with August 2026 emptied (no activities, sign-ins, reports)."""
-    path = tmp_path_factory.mktemp("village_gap") / "grid.duckdb"
-    shutil.copy(sample_db, path)
-    con = connect(path)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        month = "activity_date >= DATE '2026-08-01' AND activity_date < DATE '2026-09-01'"
-        con.execute(
-            f"DELETE FROM attendance WHERE activity_id IN (SELECT activity_id FROM activity "
-            f"WHERE {month})"
-        )
-        con.execute(f"DELETE FROM activity WHERE {month}")
-        con.execute(
-            "DELETE FROM report WHERE reported_at >= TIMESTAMP '2026-08-01' "
-            "AND reported_at < TIMESTAMP '2026-09-01'"
-        )
-        refresh(con)
-        con.execute("COMMIT")
-    finally:
-        con.close()
-    return path
-
-
-def metrics_of(db, fn, *args):
-    con = connect(db)
-    try:
-        return fn(con, *args)
-    finally:
-        con.close()
+    return copy_with_august_emptied(
+        sample_db, tmp_path_factory.mktemp("village_gap") / "grid.duckdb"
+    )
 
 
 def test_deep_link_shows_the_village_and_its_subgrids(sample_db, monkeypatch):
@@ -61,7 +32,7 @@ def test_deep_link_shows_the_village_and_its_subgrids(sample_db, monkeypatch):
     # KPI cards equal the metrics layer's values.
     values = {
         row["kpi"]: row["value"]
-        for row in metrics_of(sample_db, kpis, Filter(*DEFAULT, "village", "CJ03")).iter_rows(
+        for row in computed(sample_db, kpis, Filter(*DEFAULT, "village", "CJ03")).iter_rows(
             named=True
         )
     }
@@ -71,8 +42,8 @@ def test_deep_link_shows_the_village_and_its_subgrids(sample_db, monkeypatch):
     assert cards["平均堡垒指数"] == f"{values['fortress_index']:,.1f}"
 
     # The sub-grids side by side: the table and the small multiples.
-    grids = metrics_of(sample_db, subgrids, "CJ03")
-    expected = metrics_of(sample_db, scorecard, Filter(*DEFAULT, "subgrid", "CJ03"))
+    grids = computed(sample_db, subgrids, "CJ03")
+    expected = computed(sample_db, scorecard, Filter(*DEFAULT, "subgrid", "CJ03"))
     side = at.dataframe[0].value
     assert side["编号"].tolist() == grids["subgrid_id"].to_list()
     assert side["子网格"].tolist() == grids["name"].to_list()
@@ -102,7 +73,7 @@ def test_the_rows_behind_the_numbers_follow_subgrid_and_months(sample_db, monkey
     village_rows = Filter(*DEFAULT, "village", "CJ03")
     assert (
         len(at.dataframe[1].value)
-        == metrics_of(sample_db, activity_rows, village_rows, "CJ03").height
+        == computed(sample_db, activity_rows, village_rows, "CJ03").height
     )
 
     at.selectbox(key="village_rows_unit_CJ03").set_value("CJ03-02")
@@ -110,9 +81,9 @@ def test_the_rows_behind_the_numbers_follow_subgrid_and_months(sample_db, monkey
     at.run()
     assert not at.exception
     f = Filter(date(2026, 9, 1), date(2026, 10, 1), "subgrid", "CJ03")
-    activities = metrics_of(sample_db, activity_rows, f, "CJ03-02")
-    sign_ins = metrics_of(sample_db, attendance_rows, f, "CJ03-02")
-    reports = metrics_of(sample_db, report_rows, f, "CJ03-02")
+    activities = computed(sample_db, activity_rows, f, "CJ03-02")
+    sign_ins = computed(sample_db, attendance_rows, f, "CJ03-02")
+    reports = computed(sample_db, report_rows, f, "CJ03-02")
     tables = [d.value for d in at.dataframe]
     assert tables[1]["活动编号"].tolist() == activities["activity_id"].to_list()
     assert len(tables[2]) == sign_ins.height > 0
@@ -132,7 +103,7 @@ def test_without_a_village_a_picker_leads_to_one(sample_db, monkeypatch):
     at.selectbox(key="village_pick").set_value("CJ05").run()
     assert not at.exception
     assert at.query_params["village"] == "CJ05"
-    grids = metrics_of(sample_db, subgrids, "CJ05")
+    grids = computed(sample_db, subgrids, "CJ05")
     assert at.dataframe[0].value["编号"].tolist() == grids["subgrid_id"].to_list()
 
 

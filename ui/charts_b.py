@@ -101,6 +101,20 @@ def person_name(name: str | None) -> str:
     return display_name(name) if name else ""
 
 
+def member_index_columns(subgrid_names: dict[str, str]) -> list[pl.Expr]:
+    """The columns of a 先锋指数 member table, Chinese headers (姓名 … 反向扣分)."""
+    return [
+        pl.col("name").alias("姓名"),
+        pl.col("subgrid_id").replace_strict(subgrid_names, default=None).alias("子网格"),
+        pl.col("vanguard_index").round(2).alias("先锋指数"),
+        pl.col("grade").alias("等级"),
+        pl.col("attendance_pts").round(2).alias("组织生活出勤（分）"),
+        pl.col("study_pts").round(2).alias("学习（分）"),
+        pl.col("role_pts").round(2).alias("作用发挥（分）"),
+        pl.col("deductions").alias("反向扣分"),
+    ]
+
+
 def mask_names(frame: pl.DataFrame, column: str = "name") -> pl.DataFrame:
     """``frame`` with the names in ``column`` replaced by :func:`person_name`."""
     if column not in frame.columns or frame.is_empty():
