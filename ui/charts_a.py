@@ -169,8 +169,10 @@ def _pct_hover(label: str) -> str:
     return f"%{{x}}<br>{label}：%{{y:.1%}}<extra></extra>"
 
 
-def rate_trend(frame: pl.DataFrame, series: Sequence[tuple[str, str]]) -> go.Figure:
-    """Lines of rates (fractions) by month; x = month labels, y axis in percent."""
+def _month_lines(
+    frame: pl.DataFrame, series: Sequence[tuple[str, str]], hover: Callable[[str], str]
+) -> go.Figure:
+    """One line with markers per (column, label) over the frame's months."""
     x = [month_label(m) for m in frame["month"].to_list()]
     figure = go.Figure()
     for column, label in series:
@@ -179,8 +181,14 @@ def rate_trend(frame: pl.DataFrame, series: Sequence[tuple[str, str]]) -> go.Fig
             y=frame[column].to_list(),
             name=label,
             mode="lines+markers",
-            hovertemplate=_pct_hover(label),
+            hovertemplate=hover(label),
         )
+    return figure
+
+
+def rate_trend(frame: pl.DataFrame, series: Sequence[tuple[str, str]]) -> go.Figure:
+    """Lines of rates (fractions) by month; x = month labels, y axis in percent."""
+    figure = _month_lines(frame, series, _pct_hover)
     figure.update_layout(yaxis={"tickformat": ".0%", "rangemode": "tozero"})
     return figure
 
@@ -189,16 +197,11 @@ def value_trend(
     frame: pl.DataFrame, series: Sequence[tuple[str, str]], unit: str, digits: int = 1
 ) -> go.Figure:
     """Lines of plain values (an index, hours) by month, with ``unit`` in the hover."""
-    x = [month_label(m) for m in frame["month"].to_list()]
-    figure = go.Figure()
-    for column, label in series:
-        figure.add_scatter(
-            x=x,
-            y=frame[column].to_list(),
-            name=label,
-            mode="lines+markers",
-            hovertemplate=f"%{{x}}<br>{label}：%{{y:.{digits}f}} {unit}<extra></extra>",
-        )
+    figure = _month_lines(
+        frame,
+        series,
+        lambda label: f"%{{x}}<br>{label}：%{{y:.{digits}f}} {unit}<extra></extra>",
+    )
     figure.update_layout(yaxis={"title": unit, "rangemode": "tozero"})
     return figure
 
