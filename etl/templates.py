@@ -87,7 +87,6 @@ _FORMATS = {
 }
 
 
-
 def template_frame(kind: Kind) -> pl.DataFrame:
     """The template: canonical Chinese headers and one example row (all text)."""
     example = EXAMPLES[kind.name]
