@@ -14,9 +14,10 @@ has the shape ``fn(con, f, *, config=None, rollups=True) -> polars.DataFrame`` w
 Wrap the calls of one page view in ``with metrics.batch():`` so they share queries.
 """
 
-from metrics.config import Config, ConfigError, default_config, load_config
+from metrics.config import Config, default_config, load_config
 from metrics.context import batch
 from metrics.filters import LEVELS, Filter, FilterError
+from store.toml_config import ConfigError
 
 __all__ = [
     "LEVELS",

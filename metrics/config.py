@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import functools
 import math
-import tomllib
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 from etl.contracts import ACTIVITY_TYPES, REPORT_CATEGORIES
 from etl.db import CONFIG_DIR
+from store.toml_config import ConfigTable, number_text, read_config_file
 
 CONFIG_FILES = ("coverage", "study", "response", "indices", "assessment", "alerts")
 AREA_KEYS = ("daily_ops", "org_life", "public_opinion", "governance")
@@ -41,10 +40,6 @@ ALERT_MINIMUM_KEYS = (
     "on_time_resolve_rate",
     "fortress_index",
 )
-
-
-class ConfigError(ValueError):
-    """A configuration file is missing, unreadable or holds a bad value."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +86,7 @@ class ResponseConfig:
     @property
     def backlog_labels(self) -> tuple[str, ...]:
         """Chinese labels of the age buckets, youngest first."""
-        edges = [_fmt(e) for e in self.backlog_age_edges_days]
+        edges = [number_text(e) for e in self.backlog_age_edges_days]
         labels = [f"<{edges[0]}天"]
         labels += [f"{a}–{b}天" for a, b in pairwise(edges)]
         labels.append(f"≥{edges[-1]}天")
@@ -167,10 +162,6 @@ class Config:
     alerts: AlertConfig
 
 
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
 # Points by which a value may fall short of a threshold and still reach it (floating-
 # point rounding of a mean that is exactly on it; see metrics.context.label_for).
 THRESHOLD_TOLERANCE = 1e-9
@@ -185,99 +176,7 @@ def _label(thresholds: tuple[Threshold, ...], value: float | None) -> str | None
     return thresholds[-1].label
 
 
-class _Table:
-    """A TOML table being validated: typed getters that name file and key on error."""
-
-    def __init__(self, data: dict, file: str, path: str = ""):
-        self.data, self.file, self.path = data, file, path
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def fail(self, name: str, reason: str) -> ConfigError:
-        return ConfigError(f"配置文件 {self.file} 中的 {self.key(name)} 无效：{reason}")
-
-    def raw(self, name: str, default: Any = ...) -> Any:
-        self.seen.add(name)
-        if name not in self.data:
-            if default is ...:
-                raise ConfigError(f"配置文件 {self.file} 缺少 {self.key(name)}")
-            return default
-        return self.data[name]
-
-    def number(
-        self,
-        name: str,
-        minimum: float | None = 0.0,
-        maximum: float | None = None,
-        positive: bool = False,
-    ) -> float:
-        value = self.raw(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise self.fail(name, f"应为数字，实际为 {value!r}")
-        if positive and value <= 0:
-            raise self.fail(name, f"应大于 0，实际为 {value!r}")
-        if minimum is not None and value < minimum:
-            raise self.fail(name, f"应不小于 {_fmt(minimum)}，实际为 {value!r}")
-        if maximum is not None and value > maximum:
-            raise self.fail(name, f"应不大于 {_fmt(maximum)}，实际为 {value!r}")
-        return float(value)
-
-    def integer(self, name: str, minimum: int = 0) -> int:
-        value = self.raw(name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(name, f"应为整数，实际为 {value!r}")
-        if value < minimum:
-            raise self.fail(name, f"应不小于 {minimum}，实际为 {value!r}")
-        return value
-
-    def text(self, name: str, choices: tuple[str, ...] | None = None) -> str:
-        value = self.raw(name)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, f"应为非空文字，实际为 {value!r}")
-        if choices is not None and value not in choices:
-            raise self.fail(name, f"应为 {'、'.join(choices)} 之一，实际为 {value!r}")
-        return value
-
-    def boolean(self, name: str) -> bool:
-        value = self.raw(name)
-        if not isinstance(value, bool):
-            raise self.fail(name, f"应为 true 或 false，实际为 {value!r}")
-        return value
-
-    def table(self, name: str) -> _Table:
-        value = self.raw(name)
-        if not isinstance(value, dict):
-            raise self.fail(name, "应为一个表（[...]）")
-        return _Table(value, self.file, self.key(name))
-
-    def tables(self, name: str) -> list[_Table]:
-        value = self.raw(name)
-        if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-            raise self.fail(name, "应为至少一项的表数组（[[...]]）")
-        return [_Table(v, self.file, f"{self.key(name)}[{i}]") for i, v in enumerate(value)]
-
-    def done(self) -> None:
-        """Reject keys nobody read: a misspelt key must not silently keep a default."""
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise self.fail(unknown[0], "未知的配置项")
-
-
-def _read(config_dir: Path, name: str) -> _Table:
-    path = config_dir / f"{name}.toml"
-    label = f"{name}.toml"
-    try:
-        with path.open("rb") as handle:
-            return _Table(tomllib.load(handle), label)
-    except FileNotFoundError:
-        raise ConfigError(f"找不到配置文件 {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"配置文件 {label} 格式错误：{exc}") from None
-
-
-def _thresholds(tables: list[_Table], name: str, parent: _Table) -> tuple[Threshold, ...]:
+def _thresholds(tables: list[ConfigTable], name: str, parent: ConfigTable) -> tuple[Threshold, ...]:
     out = []
     for t in tables:
         out.append(Threshold(t.number("min", 0.0, 100.0), t.text("label")))
@@ -290,14 +189,14 @@ def _thresholds(tables: list[_Table], name: str, parent: _Table) -> tuple[Thresh
     return tuple(out)
 
 
-def _weights_sum_to_100(table: _Table, keys: tuple[str, ...], values: list[float]) -> None:
+def _weights_sum_to_100(table: ConfigTable, keys: tuple[str, ...], values: list[float]) -> None:
     if abs(sum(values) - 100.0) > 1e-9:
         raise table.fail(
-            "+".join(keys), f"各部分分值之和应为 100，实际为 {_fmt(round(sum(values), 6))}"
+            "+".join(keys), f"各部分分值之和应为 100，实际为 {number_text(round(sum(values), 6))}"
         )
 
 
-def _coverage(t: _Table) -> CoverageConfig:
+def _coverage(t: ConfigTable) -> CoverageConfig:
     requirements = []
     for r in t.tables("requirement"):
         requirements.append(
@@ -319,13 +218,13 @@ def _coverage(t: _Table) -> CoverageConfig:
     return CoverageConfig(tuple(requirements))
 
 
-def _study(t: _Table) -> StudyConfig:
+def _study(t: ConfigTable) -> StudyConfig:
     out = StudyConfig(t.integer("not_reached_months", 1))
     t.done()
     return out
 
 
-def _response(t: _Table) -> ResponseConfig:
+def _response(t: ConfigTable) -> ResponseConfig:
     accept = t.number("accept_limit_hours", positive=True)
     limits = t.table("resolve_limit_hours")
     default = limits.number("default", positive=True)
@@ -353,7 +252,7 @@ def _response(t: _Table) -> ResponseConfig:
     return ResponseConfig(accept, default, tuple(overrides), tuple(float(e) for e in edges), target)
 
 
-def _fortress(t: _Table) -> FortressConfig:
+def _fortress(t: ConfigTable) -> FortressConfig:
     keys = ("coverage", "study", "collection", "handling", "survey")
     weights = [t.number(k) for k in keys]
     _weights_sum_to_100(t, keys, weights)
@@ -367,7 +266,7 @@ def _fortress(t: _Table) -> FortressConfig:
     return out
 
 
-def _vanguard(t: _Table) -> VanguardConfig:
+def _vanguard(t: ConfigTable) -> VanguardConfig:
     keys = ("attendance", "study", "role")
     weights = [t.number(k) for k in keys]
     _weights_sum_to_100(t, keys, weights)
@@ -386,7 +285,7 @@ def _vanguard(t: _Table) -> VanguardConfig:
     return VanguardConfig(*weights, per_item, tuple(types), present, leave, grades)
 
 
-def _assessment(t: _Table) -> AssessmentConfig:
+def _assessment(t: ConfigTable) -> AssessmentConfig:
     member_deductions = t.boolean("member_deductions")
     areas = []
     for a in t.tables("area"):
@@ -409,7 +308,7 @@ def _assessment(t: _Table) -> AssessmentConfig:
     return AssessmentConfig(member_deductions, tuple(sorted(areas, key=lambda a: order[a.key])))
 
 
-def _alerts(t: _Table) -> AlertConfig:
+def _alerts(t: ConfigTable) -> AlertConfig:
     minimum = t.table("village_minimum")
     pairs = []
     for name in minimum.data:
@@ -428,7 +327,7 @@ def _alerts(t: _Table) -> AlertConfig:
 def load_config(config_dir: str | Path = CONFIG_DIR) -> Config:
     """Read and validate every configuration file under ``config_dir``."""
     config_dir = Path(config_dir)
-    files = {name: _read(config_dir, name) for name in CONFIG_FILES}
+    files = {name: read_config_file(config_dir / f"{name}.toml") for name in CONFIG_FILES}
     indices = files["indices"]
     fortress = _fortress(indices.table("fortress"))
     vanguard = _vanguard(indices.table("vanguard"))

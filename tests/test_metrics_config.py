@@ -8,8 +8,9 @@ import shutil
 import pytest
 
 from etl.db import CONFIG_DIR
-from metrics.config import ConfigError, load_config
+from metrics.config import load_config
 from metrics.filters import Filter, FilterError, parse_month
+from store.toml_config import ConfigError
 
 
 def test_shipped_configuration_holds_the_design_defaults():
