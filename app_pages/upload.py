@@ -20,6 +20,7 @@ from etl.load import (
 from etl.templates import guide_frame, template_csv, template_kinds, template_xlsx
 from ui.db import cursor
 from ui.page import current_user_name, page_header, require_page
+from ui.text import plain
 from ui.widgets import method_note, table
 
 require_page("upload")
@@ -65,32 +66,49 @@ with tab_upload:
             st.session_state["upload_validation"] = (signature, result)
         result = st.session_state["upload_validation"][1]
 
+        failed = set(result.errors["文件"].to_list())
+
+        def file_status(f) -> str:
+            if f.duplicate_of is not None:
+                return f"已于第 {f.duplicate_of} 次上传载入，跳过"
+            if f.same_as:
+                return "与本批另一文件相同，跳过"
+            return "有错误，未载入" if f.label in failed or f.file_name in failed else "待载入"
+
         summary = pl.DataFrame(
             {
                 "文件": [f.label for f in result.files],
                 "类型": [f.kind_label or "无法识别" for f in result.files],
                 "行数": [f.rows for f in result.files],
-                "编码": [f.encoding or "" for f in result.files],
-                "表头所在行": [f.header_row for f in result.files],
-                "状态": [
-                    f"已于第 {f.duplicate_of} 次上传载入，跳过"
-                    if f.duplicate_of is not None
-                    else ("与本批另一文件相同，跳过" if f.same_as else "待载入")
-                    for f in result.files
-                ],
+                "编码": [f.encoding or "—" for f in result.files],
+                "表头所在行": [str(f.header_row) if f.header_row else "—" for f in result.files],
+                "状态": [file_status(f) for f in result.files],
             }
         )
         st.subheader("文件概况")
         st.dataframe(summary, width="stretch", hide_index=True)
         for f in result.files:
             if f.preview.height:
-                with st.expander(f"预览：{f.label}（前 {f.preview.height} 行）"):
+                with st.expander(f"预览：{plain(f.label)}（前 {f.preview.height} 行）"):
                     st.dataframe(f.preview, width="stretch", hide_index=True)
 
         if not result.ok:
+            # Whole-file problems (unreadable, over a limit) are said in words: one line
+            # each, so the reason is read in full rather than cut in a table cell.
+            whole_file = result.errors.filter(pl.col("行号").is_null())
+            lines = [
+                f"- {plain(name)}：{plain(reason)}"
+                for name, reason in whole_file.select("文件", "原因").head(10).iter_rows()
+            ]
             st.error(
-                f"发现 {result.errors.height} 个错误，整批文件均未载入，数据库没有任何改动。"
-                "请按下表修改后重新上传。"
+                "\n".join(
+                    [
+                        f"发现 {result.errors.height} 个错误，整批文件均未载入，"
+                        "数据库没有任何改动。请按下表修改后重新上传。",
+                        "",
+                        *lines,
+                    ]
+                )
             )
             table(result.errors, "校验错误", key="upload_errors")
         if result.warnings.height:
@@ -114,7 +132,8 @@ with tab_upload:
                     table(exc.result.errors, "校验错误", key="upload_errors_again")
                 else:
                     lines = [
-                        f"{r.file_name}：新增 {r.rows_inserted:,} 行，更新 {r.rows_updated:,} 行"
+                        f"{plain(r.file_name)}：新增 {r.rows_inserted:,} 行，"
+                        f"更新 {r.rows_updated:,} 行"
                         + (f"，未变 {r.rows_unchanged:,} 行" if r.rows_unchanged else "")
                         for r in records
                     ]
@@ -163,12 +182,12 @@ with tab_history:
                 try:
                     undone = undo_upload(cursor(), int(upload_id), current_user_name())
                 except UndoRefused as exc:
-                    st.error(f"无法撤销：{exc}")
+                    st.error(f"无法撤销：{plain(exc)}")
                 else:
                     removed = sum(undone.removed.values())
                     restored = sum(undone.restored.values())
                     st.session_state["upload_done"] = (
-                        f"已撤销批次 {undone.batch_id}（{'、'.join(undone.files)}）："
+                        f"已撤销批次 {undone.batch_id}（{plain('、'.join(undone.files))}）："
                         f"删除 {removed:,} 行，恢复 {restored:,} 行。"
                     )
                     st.rerun()
@@ -215,9 +234,10 @@ with tab_boundary:
         try:
             loaded = replace_boundaries(cursor(), geo.getvalue(), geo.name, current_user_name())
         except BoundaryError as exc:
-            st.error(f"未替换：{exc}")
+            st.error(f"未替换：{plain(exc)}")
         else:
             message = f"已替换边界：{loaded.villages} 个村居、{loaded.subgrids} 个子网格。"
             if loaded.missing:
-                message += f" 以下单位没有边界，将不在地图上显示：{'、'.join(loaded.missing[:20])}"
+                missing = "、".join(loaded.missing[:20])
+                message += f" 以下单位没有边界，将不在地图上显示：{plain(missing)}"
             st.success(message)

@@ -12,6 +12,10 @@ that machine noise hits all alike:
   the registry (and, for attendance, the activities the sign-ins refer to): read,
   detect the kind, normalise, validate every rule, write in one transaction with
   the undo bookkeeping, record the upload, refresh the rollups;
+* ``in_process`` — the same validated load with the file read in this process rather
+  than in the isolated reading child (:mod:`etl.isolation`): the difference is what
+  isolation costs (the reading server is started before the timed part, as the
+  dashboard keeps one running; its start is reported apart);
 * ``pandas`` — ``pandas.read_csv`` then ``INSERT INTO <table> SELECT * FROM df`` into
   the same kind of database copy.
 
@@ -42,7 +46,7 @@ import polars as pl
 
 ROWS = 1_000_000
 END = (2026, 10)
-METHODS = ("bare", "validated", "pandas")
+METHODS = ("bare", "validated", "in_process", "pandas")
 
 
 def _replicate_text(frame: pl.DataFrame, id_headers: list[str], towns: int) -> pl.DataFrame:
@@ -141,7 +145,9 @@ def worker(method: str, kind: str, csv_path: Path, db_path: Path) -> dict:
         started = time.perf_counter()
         con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [str(csv_path)]).fetchall()
         rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
-    elif method == "validated":
+    elif method in ("validated", "in_process"):
+        from etl.isolation import start_reading_server
+        from etl.limits import default_limits, in_process
         from etl.load import load_uploads
 
         marks: dict[str, float] = {}
@@ -149,10 +155,19 @@ def worker(method: str, kind: str, csv_path: Path, db_path: Path) -> dict:
         def progress(step: int, total: int, label: str) -> None:
             marks.setdefault(label, time.perf_counter())
 
+        limits = default_limits() if method == "validated" else in_process()
+        server_started = time.perf_counter()
+        if method == "validated":
+            start_reading_server()
+        server_start_s = time.perf_counter() - server_started
         con = connect(db_path)
         started = time.perf_counter()
         result = load_uploads(
-            con, [(csv_path.name, csv_path.read_bytes())], "bench", progress=progress
+            con,
+            [(csv_path.name, csv_path.read_bytes())],
+            "bench",
+            progress=progress,
+            limits=limits,
         )
         rows = sum(r.rows_inserted + r.rows_updated for r in result.records)
         # The rollup refresh (etl.rollups, called inside the transaction) is timed apart.
@@ -174,8 +189,9 @@ def worker(method: str, kind: str, csv_path: Path, db_path: Path) -> dict:
     con.close()
     del duckdb
     out = {"seconds": seconds, "cpu_s": cpu, "rows": rows, "peak_rss_mb": _peak_rss_mb()}
-    if method == "validated":
+    if method in ("validated", "in_process"):
         out["rollups_s"] = rollups_s
+        out["server_start_s"] = server_start_s
     return out
 
 
@@ -250,6 +266,9 @@ def run(args) -> dict:
             result["validated"]["rollups_median_s"] = round(
                 statistics.median(r["rollups_s"] for r in samples["validated"]), 3
             )
+            result["validated"]["server_start_median_s"] = round(
+                statistics.median(r["server_start_s"] for r in samples["validated"]), 3
+            )
             result["validated_excl_rollups"] = {
                 "median_s": round(loader, 3),
                 "rows_per_s": round(ROWS / loader),
@@ -260,6 +279,9 @@ def run(args) -> dict:
                 "validated_excl_rollups_vs_bare": round(ROWS / loader / bare, 2),
                 "validated_vs_pandas": round(
                     result["validated"]["rows_per_s"] / result["pandas"]["rows_per_s"], 2
+                ),
+                "isolation_cost": round(
+                    result["validated"]["median_s"] / result["in_process"]["median_s"] - 1, 3
                 ),
             }
             result["load_avg_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
@@ -297,6 +319,11 @@ def summary(figures: dict) -> str:
             f"{ratios['validated_vs_pandas']:.2f} (target > 1); load average "
             f"{result['load_avg_1min'][0]} → {result['load_avg_1min'][1]} on "
             f"{os.cpu_count()} cores"
+        )
+        lines.append(
+            f"{'':<11}isolation (reading in a child process) costs "
+            f"{ratios['isolation_cost']:+.1%} of the in-process load; the reading server's "
+            f"start, once per process: {result['validated']['server_start_median_s']:.2f} s"
         )
     return "\n".join(lines)
 

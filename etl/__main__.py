@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import threading
 import time
 import unicodedata
 from contextlib import closing
@@ -21,9 +22,11 @@ from pathlib import Path
 import polars as pl
 from tqdm import tqdm
 
-from etl.db import resolve_db_path
+from etl.db import private_files, resolve_db_path
 from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate, parse_month
 from etl.init_db import DatabaseExistsError, init_database
+from etl.isolation import start_reading_server
+from etl.limits import default_limits
 from etl.load import (
     DatabaseBusy,
     LoadResult,
@@ -35,6 +38,7 @@ from etl.load import (
     undo_upload,
     upload_history,
 )
+from etl.prescan import LimitExceeded, check_size
 from etl.reader import EXCEL_SUFFIXES
 
 SHOWN_ROWS = 50  # rows of an error table printed; the rest are summarised by reason
@@ -179,6 +183,13 @@ def _load(args) -> int:
     if not files:
         print("没有可载入的文件（支持 .csv、.xlsx）", file=sys.stderr)
         return 2
+    if default_limits().isolation.enabled:
+        # The reading process starts (imports its readers) while the files are read.
+        threading.Thread(target=start_reading_server, daemon=True).start()
+    too_big = _too_big(files)
+    if too_big:
+        print(too_big, file=sys.stderr)
+        return 1
     sources = [(str(f), f.read_bytes()) for f in files]
     big = len(sources) > 1 or sum(len(d) for _, d in sources) >= LARGE_UPLOAD_BYTES
     con = _open(args)
@@ -195,6 +206,16 @@ def _load(args) -> int:
             return 1
     _print_loaded(result)
     return 0
+
+
+def _too_big(files: list[Path]) -> str | None:
+    """The rejection of a file over the size limit, measured before it is read."""
+    for f in files:
+        try:
+            check_size(f.stat().st_size, default_limits().read)
+        except LimitExceeded as exc:
+            return f"上传被拒绝：{f}：{exc}。数据库未做任何修改。"
+    return None
 
 
 class _ProgressBar:
@@ -312,32 +333,42 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _cut(text: str, width: int) -> str:
+def _cut(text: str, width: int, keep_end: bool = False) -> str:
+    """``text`` padded or cut to ``width`` columns; ``keep_end`` cuts its start instead
+    (a file path: the name at its end is what tells files apart)."""
     if _width(text) <= width:
         return text + " " * (width - _width(text))
     out, used = "", 0
-    for ch in text:
+    for ch in reversed(text) if keep_end else text:
         w = _width(ch)
         if used + w > width - 1:
             break
-        out, used = out + ch, used + w
-    return out + "…" + " " * (width - used - 1)
+        out, used = (ch + out, used + w) if keep_end else (out + ch, used + w)
+    padding = " " * (width - used - 1)
+    return "…" + out + padding if keep_end else out + "…" + padding
 
 
 def format_table(frame: pl.DataFrame, max_rows: int, max_width: int = 48) -> str:
-    """A plain-text table aligned for Chinese (wide) characters."""
+    """A plain-text table aligned for Chinese (wide) characters.
+
+    Columns are cut at ``max_width`` but the last (the reason, which must be read
+    whole); the file column keeps its end.
+    """
     shown = frame.head(max_rows)
     cells = [[("" if v is None else str(v)) for v in row] for row in shown.iter_rows()]
-    widths = [
-        min(max_width, max([_width(c)] + [_width(r[i]) for r in cells]))
-        for i, c in enumerate(shown.columns)
-    ]
-    lines = ["  ".join(_cut(c, w) for c, w in zip(shown.columns, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in cells:
-        lines.append("  ".join(_cut(c, w) for c, w in zip(row, widths, strict=True)).rstrip())
+    widths = [max([_width(c)] + [_width(r[i]) for r in cells]) for i, c in enumerate(shown.columns)]
+    widths = [w if i == len(widths) - 1 else min(max_width, w) for i, w in enumerate(widths)]
+    tails = [c == "文件" for c in shown.columns]
+
+    def line(values) -> str:
+        cut = (_cut(v, w, t) for v, w, t in zip(values, widths, tails, strict=True))
+        return "  ".join(cut).rstrip()
+
+    lines = [line(shown.columns), "  ".join("-" * w for w in widths)]
+    lines += [line(row) for row in cells]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
+    private_files()
     sys.exit(main())

@@ -21,6 +21,9 @@ from shapely.geometry import shape
 from etl import audit
 from etl.clock import now_local
 from etl.db import REGISTRY_DIR
+from etl.isolation import run_isolated
+from etl.limits import Limits, ReadLimits, default_limits, in_process
+from etl.prescan import ReadError, check_geojson_bytes, check_geojson_shape
 from etl.schema import BOUNDARY_DDL, bump_data_version
 
 LEVELS = ("village", "subgrid")
@@ -42,20 +45,41 @@ def create_boundary_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(BOUNDARY_DDL)
 
 
-def parse_geojson(data: bytes, known: dict[str, set[str]]) -> list[tuple]:
+def parse_geojson(
+    data: bytes, known: dict[str, set[str]], limits: ReadLimits | None = None
+) -> list[tuple]:
     """Validate a FeatureCollection; rows (level, unit_id, name, geometry json) or an error.
 
-    ``known`` maps each level to the ids that exist in the registry.
+    ``known`` maps each level to the ids that exist in the registry. The file is
+    measured before it is parsed, and its features and vertices counted before any
+    geometry is built (:mod:`etl.prescan`).
     """
+    limits = limits or default_limits().read
     try:
+        check_geojson_bytes(data, limits)
         collection = json.loads(data.decode("utf-8-sig"))
+    except ReadError as exc:
+        raise BoundaryError(str(exc)) from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BoundaryError(f"不是有效的 GeoJSON（UTF-8 JSON）：{exc}") from exc
+    except RecursionError as exc:
+        raise BoundaryError("不是有效的 GeoJSON：嵌套层数过多") from exc
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
         raise BoundaryError("GeoJSON 顶层必须是 FeatureCollection")
+    features = collection.get("features") or []
+    if not isinstance(features, list):
+        raise BoundaryError("GeoJSON 的 features 必须是数组")
+    try:
+        check_geojson_shape(features, limits)
+    except ReadError as exc:
+        raise BoundaryError(str(exc)) from exc
     problems, rows, seen = [], [], set()
-    for i, feature in enumerate(collection.get("features") or [], start=1):
-        props = (feature or {}).get("properties") or {}
+    for i, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict):
+            problems.append(f"第 {i} 个要素不是对象")
+            continue
+        props = feature.get("properties")
+        props = props if isinstance(props, dict) else {}
         level, unit = props.get("level"), props.get("unit_id")
         if level == "town":
             continue
@@ -63,7 +87,7 @@ def parse_geojson(data: bytes, known: dict[str, set[str]]) -> list[tuple]:
         if level not in LEVELS:
             problems.append(f"{where}：level 应为 village 或 subgrid，实际为 {level!r}")
             continue
-        if unit not in known[level]:
+        if not isinstance(unit, str) or unit not in known[level]:
             problems.append(
                 f"{where}：编号 {unit!r} 不在{'村居' if level == 'village' else '子网格'}名录中"
             )
@@ -72,7 +96,8 @@ def parse_geojson(data: bytes, known: dict[str, set[str]]) -> list[tuple]:
             problems.append(f"{where}：{unit} 重复出现")
             continue
         seen.add((level, unit))
-        geometry = (feature or {}).get("geometry") or {}
+        geometry = feature.get("geometry")
+        geometry = geometry if isinstance(geometry, dict) else {}
         if geometry.get("type") not in ("Polygon", "MultiPolygon"):
             problems.append(f"{where}（{unit}）：几何类型应为 Polygon 或 MultiPolygon")
             continue
@@ -88,7 +113,9 @@ def parse_geojson(data: bytes, known: dict[str, set[str]]) -> list[tuple]:
         if not shapely.is_valid(geom):
             problems.append(f"{where}（{unit}）：多边形无效（{shapely.is_valid_reason(geom)}）")
             continue
-        rows.append((level, unit, props.get("name"), json.dumps(geometry, ensure_ascii=False)))
+        name = props.get("name")
+        name = name.strip()[:100] if isinstance(name, str) else None
+        rows.append((level, unit, name, json.dumps(geometry, ensure_ascii=False)))
     if problems:
         raise BoundaryError("；".join(problems[:20]) + ("……" if len(problems) > 20 else ""))
     if not any(r[0] == "village" for r in rows):
@@ -102,13 +129,25 @@ def replace_boundaries(
     file_name: str,
     user: str,
     illustrative: bool = False,
+    limits: Limits | None = None,
 ) -> BoundaryLoad:
-    """Validate ``data`` and make it the boundaries in force, in one transaction."""
+    """Validate ``data`` and make it the boundaries in force, in one transaction.
+
+    The file is parsed in the isolated reading process (:mod:`etl.isolation`).
+    """
+    limits = limits or default_limits()
     known = {
         "village": {r[0] for r in con.execute("SELECT village_id FROM village").fetchall()},
         "subgrid": {r[0] for r in con.execute("SELECT subgrid_id FROM subgrid").fetchall()},
     }
-    rows = parse_geojson(data, known)
+    try:
+        rows = run_isolated(
+            parse_geojson, data, known, limits.read, limits=limits.isolation, what="边界文件"
+        )
+    except BoundaryError:
+        raise
+    except ReadError as exc:  # the reading process ran out of memory or time
+        raise BoundaryError(str(exc)) from exc
     present = {(r[0], r[1]) for r in rows}
     missing = sorted(
         unit for level, ids in known.items() for unit in ids if (level, unit) not in present
@@ -150,4 +189,6 @@ def replace_boundaries(
 def load_shipped_boundaries(con: duckdb.DuckDBPyConnection, user: str = "init") -> BoundaryLoad:
     """Load the shipped illustrative boundaries (used by ``init``)."""
     data = SHIPPED_FILE.read_bytes()
-    return replace_boundaries(con, data, SHIPPED_FILE.name, user, illustrative=True)
+    return replace_boundaries(
+        con, data, SHIPPED_FILE.name, user, illustrative=True, limits=in_process()
+    )

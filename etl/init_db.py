@@ -26,6 +26,7 @@ from etl.boundaries import load_shipped_boundaries
 from etl.contracts import PERSON, REGISTRY_KINDS
 from etl.db import REGISTRY_DIR, connect
 from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate
+from etl.limits import in_process
 from etl.load import load_paths, today_local
 from etl.rollups import refresh
 from etl.schema import create_schema
@@ -98,7 +99,14 @@ def init_database(
                 today = max(today, last_day)
             for step, (label, files) in enumerate(batches, start=1):
                 report(step, len(batches), f"载入 {label}")
-                load_paths(con, files, user="init", refresh_rollups=False, today=today)
+                load_paths(
+                    con,
+                    files,
+                    user="init",
+                    refresh_rollups=False,
+                    today=today,
+                    limits=in_process(),  # our own generated files
+                )
         load_shipped_boundaries(con, user="init")
         con.execute("BEGIN TRANSACTION")
         refresh(con)

@@ -62,7 +62,11 @@ from etl import audit, rollups
 from etl.clock import now_local, today_local
 from etl.contracts import KINDS
 from etl.db import connect
-from etl.reader import ROW, RawTable, ReadError, read_upload
+from etl.isolation import run_isolated
+from etl.limits import Limits, default_limits
+from etl.prescan import check_size
+from etl.read_stage import FileReading, read_file
+from etl.reader import ROW, RawTable, ReadError
 from etl.schema import bump_data_version, ensure_upload_schema
 from etl.undo import UndoRefused, refuse_if_replaced_later, undo_rows
 from etl.upsert import (
@@ -80,9 +84,6 @@ from etl.validate import (
     check_part,
     cross_part_duplicates,
     empty_report,
-    extra_column_warnings,
-    problems_report,
-    type_table,
 )
 
 Progress = Callable[[int, int, str], None]
@@ -157,6 +158,7 @@ class ValidationResult:
     today: date
     sources: list[tuple[str, bytes]] = field(repr=False, default_factory=list)
     plans: list[KindPlan] = field(repr=False, default_factory=list)
+    limits: Limits | None = field(repr=False, default=None)
 
     @property
     def ok(self) -> bool:
@@ -271,17 +273,19 @@ def validate_uploads(
     *,
     today: date | None = None,
     progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> ValidationResult:
     """Read and validate an upload (file name, bytes) without writing anything.
 
     References are checked against the database plus the other files of the upload;
     "no future dates" compares with ``today`` (default: today in Asia/Shanghai).
+    Files are measured and read within ``limits`` (default: the configured ones).
     """
     ensure_upload_schema(con)
     today = today or today_local()
     report = progress or _silent
     total = len(files) + 2
-    reading = _read_stage(con, files, report)
+    reading = _read_stage(con, files, report, limits or default_limits())
     report(len(files), total, "校验")
     row_errors = _row_errors(con, reading.parts, today)
     plans, plan_warnings = None, None
@@ -304,18 +308,22 @@ class _Reading:
     errors: list[pl.DataFrame]
     warnings: list[pl.DataFrame]
     data_version: int
+    limits: Limits
 
 
 def _read_stage(
-    con: duckdb.DuckDBPyConnection, files: Sequence[tuple[str, bytes]], report: Progress
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[tuple[str, bytes]],
+    report: Progress,
+    limits: Limits,
 ) -> _Reading:
     """Read, hash and type every file (the data version is taken first)."""
     data_version = _data_version(con)
     # Hashing runs on a second thread while the main one reads (both release the GIL).
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashing = [pool.submit(_sha256, data) for _, data in files]
-        summaries, parts, errors, warnings = _read_all(files, hashing, con, report)
-    return _Reading(summaries, parts, errors, warnings, data_version)
+        summaries, parts, errors, warnings = _read_all(files, hashing, con, report, limits)
+    return _Reading(summaries, parts, errors, warnings, data_version, limits)
 
 
 def _row_errors(
@@ -341,11 +349,13 @@ def _read_all(
     hashing: list[Future],
     con: duckdb.DuckDBPyConnection,
     report: Progress,
+    limits: Limits,
 ) -> tuple[list[FileSummary], list[Part], list[pl.DataFrame], list[pl.DataFrame]]:
     """Read and type every file that is not an identical copy of a loaded one.
 
-    Files are read while their hash is computed; one that turns out to be a copy of a
-    loaded (or earlier) file is then dropped: re-uploads are rare, uploads are not.
+    Each file is read in an isolated child process (:mod:`etl.isolation`) while its
+    hash is computed here; one that turns out to be a copy of a loaded (or earlier)
+    file is then dropped: re-uploads are rare, uploads are not.
     """
     total = len(files) + 2
     summaries: list[FileSummary] = []
@@ -356,9 +366,16 @@ def _read_all(
     for i, ((name, data), future) in enumerate(zip(files, hashing, strict=True)):
         report(i, total, f"读取 {name}")
         try:
-            tables: list[RawTable] | ReadError = read_upload(name, data)
-        except ReadError as exc:
-            tables = exc
+            reading = run_isolated(
+                read_file,
+                name,
+                data,
+                len(parts),
+                limits.read,
+                limits=limits.isolation,
+            )
+        except ReadError as exc:  # UnsafeInput: the child ran out of memory or time
+            reading = FileReading(error=str(exc))
         sha = future.result()
         loaded = _loaded_hashes(con, [sha])
         if sha in loaded or sha in seen:
@@ -377,22 +394,19 @@ def _read_all(
             )
             continue
         seen[sha] = name
-        if isinstance(tables, ReadError):
-            errors.append(_file_error(name, str(tables)))
+        if reading.error is not None:
+            errors.append(_file_error(name, reading.error))
             summaries.append(FileSummary(name, None, sha, None, None, 0))
             continue
-        for table in tables:
-            summary = _summary(table, sha)
-            errors.append(problems_report(table))
-            warnings.append(extra_column_warnings(table))
-            if table.kind is not None and not table.missing_columns:
-                part = type_table(table, len(parts))
-                parts.append(part)
-                summary.part = part.index
-                summary.rows = part.typed.height
-                summary.preview = _preview(part)
-            else:
-                summary.rows = table.frame.height
+        for table in reading.tables:
+            summary = _summary(table.raw, sha)
+            errors.append(table.errors)
+            warnings.append(table.warnings)
+            summary.rows = table.rows
+            if table.part is not None:
+                parts.append(table.part)
+                summary.part = table.part.index
+                summary.preview = _preview(table.part)
             summaries.append(summary)
     return summaries, parts, errors, warnings
 
@@ -460,7 +474,7 @@ def commit_uploads(
     with _WRITE_LOCK:
         ensure_upload_schema(con)
         if result.ok and _data_version(con) != result.data_version:
-            fresh = validate_uploads(con, result.sources, today=result.today)
+            fresh = validate_uploads(con, result.sources, today=result.today, limits=result.limits)
             result.files, result.errors, result.warnings = fresh.files, fresh.errors, fresh.warnings
             result.plans, result.data_version = fresh.plans, fresh.data_version
         if not result.ok:
@@ -575,6 +589,7 @@ def load_uploads(
     refresh_rollups: bool = True,
     today: date | None = None,
     progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> LoadResult:
     """Validate and commit in one call (under the write lock).
 
@@ -588,7 +603,7 @@ def load_uploads(
         ensure_upload_schema(con)
         today = today or today_local()
         report = progress or _silent
-        reading = _read_stage(con, files, report)
+        reading = _read_stage(con, files, report, limits or default_limits())
         if not reading.parts or any(e.height for e in reading.errors):
             # File-level errors or nothing new: no rows to write ahead of the rules.
             result = _result(reading, files, today, _row_errors(con, reading.parts, today))
@@ -674,14 +689,22 @@ def _result(
         today,
         sources=list(files),
         plans=(plans or []) if ok else [],
+        limits=reading.limits,
     )
 
 
 def load_paths(
     con: duckdb.DuckDBPyConnection, paths: Iterable[str | Path], user: str, **options
 ) -> LoadResult:
-    """:func:`load_uploads` for files on disk (names in reports are the file names)."""
-    files = [(Path(p).name, Path(p).read_bytes()) for p in paths]
+    """:func:`load_uploads` for files on disk (names in reports are the file names).
+
+    Each file's size is checked before it is read (:class:`LimitExceeded`).
+    """
+    paths = [Path(p) for p in paths]
+    limits = options.get("limits") or default_limits()
+    for path in paths:
+        check_size(path.stat().st_size, limits.read)
+    files = [(path.name, path.read_bytes()) for path in paths]
     return load_uploads(con, files, user, **options)
 
 

@@ -22,13 +22,25 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from etl.contracts import KINDS, Kind
+from etl.limits import ReadLimits, default_limits
 from etl.normalize import clean, normalize_header
+from etl.prescan import (
+    CONTROL_CHARACTERS,
+    LimitExceeded,
+    ReadError,
+    check_cells,
+    check_fields,
+    check_size,
+    check_text,
+    check_workbook,
+    count_fields,
+    widest_line,
+)
 
 ROW = "_row"  # Excel row number of each data row
 HEADER_SEARCH_ROWS = 30
@@ -37,10 +49,6 @@ _PREFIX_BYTES = 256 * 1024  # enough text to find the header row below any title
 _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
-
-
-class ReadError(ValueError):
-    """A file that cannot be read at all (not CSV/Excel, undecodable)."""
 
 
 @dataclass
@@ -170,14 +178,18 @@ def match_header(cells: list[object]) -> HeaderMatch | None:
     return best
 
 
-def read_upload(file_name: str, data: bytes) -> list[RawTable]:
+def read_upload(file_name: str, data: bytes, limits: ReadLimits | None = None) -> list[RawTable]:
     """Read one uploaded file (CSV or Excel, by content) into raw tables.
 
-    Raises :class:`ReadError` when the bytes are neither a workbook nor decodable text.
+    The file is measured first (:mod:`etl.prescan`) against ``limits`` (default: the
+    configured ones). Raises :class:`ReadError` when the bytes are neither a workbook
+    nor decodable text, :class:`LimitExceeded` (a ReadError) when over a limit.
     """
+    limits = limits or default_limits().read
+    check_size(len(data), limits)
     if data.startswith((_XLSX_MAGIC, _XLS_MAGIC)) or file_name.lower().endswith(EXCEL_SUFFIXES):
-        return _read_workbook(file_name, data)
-    return [_read_csv(file_name, data)]
+        return _read_workbook(file_name, data, limits)
+    return [_read_csv(file_name, data, limits)]
 
 
 # --------------------------------------------------------------------------- CSV
@@ -225,7 +237,9 @@ def _to_utf8(data: bytes, encoding: str) -> bytes:
         raise ReadError("无法识别文件编码（支持 UTF-8、GBK/GB18030）") from exc
 
 
-def _find_csv_header(prefix: str) -> tuple[int, str, list[str], HeaderMatch | None]:
+def _find_csv_header(
+    prefix: str, limits: ReadLimits
+) -> tuple[int, str, list[str], HeaderMatch | None]:
     """(line index, separator, cells, match) of the header row among the first lines."""
     lines = prefix.splitlines()[:HEADER_SEARCH_ROWS]
     first_cells: tuple[int, str, list[str]] | None = None
@@ -235,6 +249,11 @@ def _find_csv_header(prefix: str) -> tuple[int, str, list[str], HeaderMatch | No
         for sep in (",", "\t", ";"):
             if sep not in line and sep != ",":
                 continue
+            if line.count(sep) >= limits.columns and count_fields(line, sep) > limits.columns:
+                raise LimitExceeded(
+                    f"第 {i + 1} 行有 {count_fields(line, sep):,} 列，"
+                    f"超过每个表 {limits.columns} 列的上限"
+                )
             cells = next(csv.reader([line], delimiter=sep), [])
             if first_cells is None and sep == ",":
                 first_cells = (i, sep, cells)
@@ -246,7 +265,7 @@ def _find_csv_header(prefix: str) -> tuple[int, str, list[str], HeaderMatch | No
     return (*first_cells, None)
 
 
-def _read_csv(file_name: str, data: bytes) -> RawTable:
+def _read_csv(file_name: str, data: bytes, limits: ReadLimits) -> RawTable:
     if not data or data.isspace():
         raise ReadError("文件是空的")
     if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -256,11 +275,14 @@ def _read_csv(file_name: str, data: bytes) -> RawTable:
         # one long line. CR never occurs inside a UTF-8 or GBK multi-byte character.
         data = data.replace(b"\r", b"\n")
     encoding, prefix, body = _decode_prefix(data)
-    line, sep, cells, match = _find_csv_header(prefix)
+    shape = check_text(body, limits)
+    line, sep, cells, match = _find_csv_header(prefix, limits)
     table = RawTable(file_name, None, None, line + 1, encoding=encoding)
     if match is None:
         table.problems.append(_no_header_problem(cells))
         return table
+    check_fields(body, shape, sep, limits)
+    check_cells(shape.lines - line, len(cells), limits)
     # Skip the title rows by text offset so that quoting cannot confuse the count.
     offset = sum(len(x) for x in prefix.splitlines(keepends=True)[:line])
     skip = len(prefix[:offset].encode("utf-8"))
@@ -269,7 +291,7 @@ def _read_csv(file_name: str, data: bytes) -> RawTable:
     if skip:  # slicing copies the whole body: only when there are title rows
         body = body[skip:]
     try:
-        grid = _polars_csv(body, sep)
+        grid = _polars_csv(body, sep, limits)
     except pl.exceptions.ComputeError as exc:
         if "utf-8" not in str(exc).lower() or encoding != "UTF-8":
             raise ReadError(f"无法读取 CSV：{exc}") from exc
@@ -277,7 +299,7 @@ def _read_csv(file_name: str, data: bytes) -> RawTable:
         table.encoding = "GB18030"
         body = _to_utf8(data, "gb18030")[skip:]
         try:
-            grid = _polars_csv(body, sep)
+            grid = _polars_csv(body, sep, limits)
         except pl.exceptions.ComputeError as retry:
             # The retry fails like a first read on a malformed file: the same clean
             # rejection (unguarded, Polars' ComputeError escaped the reader).
@@ -288,12 +310,16 @@ def _read_csv(file_name: str, data: bytes) -> RawTable:
         grid = grid.select(grid.columns[:width])
     holder = [grid]
     del grid
-    _fill_table(table, match, holder, first_row=line + 1)
+    _fill_table(table, match, holder, first_row=line + 1, limits=limits)
     return table
 
 
-def _polars_csv(body: bytes, sep: str) -> pl.DataFrame:
-    """All cells as text, header row included as the first row (row index = Excel row)."""
+def _polars_csv(body: bytes, sep: str, limits: ReadLimits) -> pl.DataFrame:
+    """All cells as text, header row included as the first row (row index = Excel row).
+
+    Rows longer than the first are read padded to the most fields any line holds
+    (measured on the bytes, quoted separators included: never fewer than there are).
+    """
     try:
         return pl.read_csv(
             body, has_header=False, infer_schema=False, separator=sep, raise_if_empty=False
@@ -301,11 +327,9 @@ def _polars_csv(body: bytes, sep: str) -> pl.DataFrame:
     except pl.exceptions.ComputeError as exc:
         if "more fields" not in str(exc):
             raise
-    # Rows with more cells than the header: read them padded, and let _ragged_rows check.
-    # newline="" as the csv module requires: otherwise a lone \r inside a row (a damaged
-    # or hand-edited file) raised csv.Error ("new-line character seen in unquoted field").
-    text = io.StringIO(body.decode("utf-8"), newline="")
-    width = max(len(r) for r in csv.reader(text, delimiter=sep))
+    # Rows with more cells than the first: read them padded, and let _ragged_rows check.
+    width = widest_line(body, sep)
+    check_cells(body.count(b"\n") + 1, width, limits)
     frame = pl.read_csv(
         body,
         has_header=False,
@@ -368,7 +392,11 @@ def clean_columns(data: pl.DataFrame, names: list[str]) -> pl.DataFrame:
 
 
 def _fill_table(
-    table: RawTable, match: HeaderMatch, holder: list[pl.DataFrame], first_row: int
+    table: RawTable,
+    match: HeaderMatch,
+    holder: list[pl.DataFrame],
+    first_row: int,
+    limits: ReadLimits,
 ) -> None:
     """Turn a text grid whose first row is the header into the table's columns.
 
@@ -411,12 +439,53 @@ def _fill_table(
     frame = data.select(list(rename)).rename(rename).with_row_index(ROW, offset=first_row + 1)
     del data
     table.text = drop_empty_rows(frame.with_columns(pl.col(ROW).cast(pl.Int64)))
+    table.problems.extend(_cell_problems(table, limits))
+
+
+def _cell_problems(table: RawTable, limits: ReadLimits) -> list[Problem]:
+    """Cells over the size limit or holding control characters (first one per column).
+
+    A CSV's bytes were measured before parsing; a quoted field can still hold
+    separators, and a workbook's cells are only seen once read, so the cells are
+    checked again here (vectorised: cheap next to the reading).
+    """
+    names = table.value_columns
+    if not names or table.text.is_empty():
+        return []
+    pattern = CONTROL_CHARACTERS.pattern.decode()
+    found = table.text.select(
+        *[
+            (pl.col(c).str.len_bytes() > limits.field_bytes).arg_true().first().alias(c)
+            for c in names
+        ],
+        *[pl.col(c).str.contains(pattern).arg_true().first().alias(f"{c}\x00") for c in names],
+    ).row(0, named=True)
+    problems = []
+    for name in names:
+        header = table.headers.get(name, name)
+        big, control = found[name], found[f"{name}\x00"]
+        if big is not None:
+            problems.append(
+                Problem(
+                    int(table.text[ROW][big]),
+                    header,
+                    "",
+                    f"单元格超过 {limits.field_kb} KB 的上限",
+                )
+            )
+        if control is not None:
+            problems.append(
+                Problem(int(table.text[ROW][control]), header, "", "单元格含有控制字符")
+            )
+    return problems
 
 
 # ------------------------------------------------------------------------- Excel
 
 
-def _read_workbook(file_name: str, data: bytes) -> list[RawTable]:
+def _read_workbook(file_name: str, data: bytes, limits: ReadLimits) -> list[RawTable]:
+    if data.startswith(_XLSX_MAGIC):
+        check_workbook(data, limits)
     try:
         sheets = pl.read_excel(
             data,
@@ -442,7 +511,7 @@ def _read_workbook(file_name: str, data: bytes) -> list[RawTable]:
             if match is None:
                 continue
             table = RawTable(file_name, sheet, None, i + 1, encoding="xlsx")
-            _fill_table(table, match, [grid.slice(i)], first_row=i + 1)
+            _fill_table(table, match, [grid.slice(i)], first_row=i + 1, limits=limits)
             tables.append(table)
             break
     if not tables:

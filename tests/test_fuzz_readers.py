@@ -42,8 +42,11 @@ from hypothesis import strategies as st
 from etl.contracts import KINDS
 from etl.db import connect
 from etl.init_db import init_database
+from etl.limits import ReadLimits
 from etl.load import UploadRejected, load_paths, load_uploads, undo_upload, validate_uploads
+from etl.prescan import LimitExceeded
 from etl.reader import ReadError, read_upload
+from tests import hostile_files as hostile
 from tests.etl_support import DATA_TABLES, all_tables, content_hashes
 
 TODAY = date(2026, 10, 31)  # the generated sample ends in October 2026
@@ -59,6 +62,7 @@ BUDGET = {
     "random_cells": 60 * SCALE,
     "csv_mutations": 140 * SCALE,
     "xlsx_mutations": 40 * SCALE,
+    "shape_attacks": 60 * SCALE,
 }
 
 
@@ -385,6 +389,90 @@ def test_mutated_real_xlsx_workbooks(harness, bases, data):
         sheets[f"表{n + 1}"] = [[excel_cell(c) if typed else c for c in r] for r in rows]
     blob = mutate_bytes(data, xlsx_bytes(sheets), most=data.draw(st.sampled_from([0, 0, 2])))
     harness.check("xlsx_mutations", [(data.draw(st.sampled_from(XLSX_NAMES)), blob)])
+
+
+# Small limits, so that the shape attacks below cross them cheaply.
+SMALL = ReadLimits(
+    file_mb=8, rows=2000, columns=40, cells=40_000, line_kb=32, field_kb=8, unzipped_mb=4
+)
+
+
+def _letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def shape_attack(data: st.DataObject) -> tuple[str, bytes, bool]:
+    """(file name, bytes, whether the shape is over SMALL's limits) of one attack."""
+    kind = data.draw(
+        st.sampled_from(
+            ["declared", "far cell", "unreferenced", "wide", "field", "control", "lines"]
+        ),
+        label="attack",
+    )
+    head = [(1, hostile.header_cells(1)), (2, hostile.data_cells(2))]
+    if kind in ("declared", "far cell"):
+        row = data.draw(st.integers(1 if kind == "declared" else 3, 2**21), label="row")
+        column = data.draw(st.integers(1, 20_000), label="column")
+        ref = f"{_letters(column)}{row}"
+        if kind == "declared":
+            sheet = hostile.sheet_xml(head, f"A1:{ref}")
+        else:  # a cell below the data: the used range reaches it
+            sheet = hostile.sheet_xml([*head, (row, [(ref, "x")])], "A1:E2")
+            column = max(column, 5)
+        over = row > SMALL.rows or column > SMALL.columns or row * column > SMALL.cells
+        return "attack.xlsx", hostile.workbook(sheet), over
+    if kind == "unreferenced":
+        cells = data.draw(st.integers(1, 5000), label="cells")
+        sheet = hostile.sheet_xml([(1, hostile.header_cells(1)), (2, [(None, "x")] * cells)])
+        return "attack.xlsx", hostile.workbook(sheet), cells > SMALL.columns
+    if kind == "wide":
+        separators = data.draw(st.integers(0, 50_000), label="separators")
+        line = "," * separators
+        over = separators + 1 > SMALL.columns or len(line) > SMALL.line_bytes
+        lines = [hostile.ATTENDANCE_HEADER, hostile.ATTENDANCE_ROW, line]
+        return "attack.csv", hostile.csv_text(lines), over
+    if kind == "field":
+        size = data.draw(st.integers(1, 64 * 1024), label="field bytes")
+        row = hostile.ATTENDANCE_ROW.replace("现场", "y" * size)
+        line_bytes = len(row.encode())
+        over = size > SMALL.field_bytes or line_bytes > SMALL.line_bytes
+        return "attack.csv", hostile.csv_text([hostile.ATTENDANCE_HEADER, row]), over
+    if kind == "control":
+        byte = data.draw(st.sampled_from([b for b in range(32) if b not in (9, 10, 13)]))
+        blob = bytearray(hostile.csv_text([hostile.ATTENDANCE_HEADER, hostile.ATTENDANCE_ROW] * 3))
+        at = data.draw(st.integers(len(hostile.ATTENDANCE_HEADER) + 1, len(blob) - 1), label="at")
+        blob[at:at] = bytes([byte])
+        return "attack.csv", bytes(blob), True
+    lines = data.draw(st.integers(0, 10_000), label="empty lines")
+    blob = (hostile.ATTENDANCE_HEADER + "\n").encode() + b"\n" * lines
+    return "attack.csv", blob, lines + 2 > SMALL.rows + 1
+
+
+@fuzz_settings("shape_attacks")
+@given(st.data())
+def test_shape_attacks_are_measured_before_reading(harness, data):
+    """Huge declared dimensions, far cells, wide rows, long fields, control characters,
+    empty lines: over SMALL's limits the reader refuses before parsing (LimitExceeded);
+    under them it reads. The whole path, with the configured limits, never fails
+    other than by a clean rejection."""
+    name, blob, over = shape_attack(data)
+    try:
+        read_upload(name, blob, SMALL)
+        refused = False
+    except LimitExceeded as exc:
+        assert_chinese(str(exc))
+        refused = True
+    except ReadError as exc:
+        # A control byte may also make the file undecodable (inside a UTF-8 character)
+        # or binary (a NUL among the first bytes): refused either way.
+        assert_chinese(str(exc))
+        refused = True
+    assert refused == over, (name, len(blob), over)
+    harness.check("shape_attacks", [(name, blob)])
 
 
 # Inputs that made the reader raise something other than ReadError (fixed in
