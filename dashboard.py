@@ -18,10 +18,11 @@ import numpy  # noqa: F401
 import pandas  # noqa: F401
 import streamlit as st
 
+from etl.db import private_files
 from metrics import registry
 from metrics import scope as metric_scope
 from ui import filters
-from ui.auth_gate import current_user, sidebar_account, sign_in_form
+from ui.auth_gate import current_user, sidebar_account, sign_in_form, startup_check
 from ui.db import begin_snapshot, end_snapshot, ensure_database, query
 from ui.page import ADMIN_PAGE, PAGES, pages_for, set_context
 
@@ -45,7 +46,9 @@ def _pages(infos) -> list[st.Page]:
     ]
 
 
+private_files()  # the database, its WAL and the users file: owner only
 ensure_database()
+startup_check()
 
 user = current_user()
 # Set on every run: the thread may have run another session's script before.

@@ -1,7 +1,9 @@
-"""``python -m auth``: manage dashboard users (list, add, reset-password, remove).
+"""``python -m auth``: manage dashboard users (list, add, reset-password, remove) and
+check a users file before a production start (check).
 
 Passwords are read with a hidden prompt (twice), or from standard input with
-``--password-stdin`` for scripts. Exit codes: 0 done, 1 refused, 2 usage error.
+``--password-stdin`` for scripts. Exit codes: 0 done, 1 refused (for ``check``: the
+file is not safe to run with), 2 usage error.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import getpass
 import sys
 
 from auth.roles import ROLES
-from auth.store import UserStore, UserStoreError, users_file
+from auth.sign_in import blocked_demo_accounts
+from auth.store import UserStore, UserStoreError, loose_mode, users_file
 
 
 def _password(args) -> str:
@@ -39,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--password-stdin", action="store_true")
     p = sub.add_parser("remove", help="remove a user")
     p.add_argument("username")
+    sub.add_parser(
+        "check", help="exit 1 when demo = false and an account still has its demo password"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -58,9 +64,33 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "remove":
             store.remove(args.username)
             print(f"已删除用户 {args.username}")
+        elif args.command == "check":
+            return _check(store)
     except UserStoreError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _check(store: UserStore) -> int:
+    """Whether the users file is safe for a production start (see ``check``)."""
+    mode = loose_mode(store.path)
+    if mode is not None:
+        print(
+            f"警告：{store.path} 的权限为 {mode:o}，其他系统用户可读取；请运行 chmod 600",
+            file=sys.stderr,
+        )
+    blocked = blocked_demo_accounts(store)
+    if blocked:
+        print(f"{store.path}：demo = false，但以下账号仍在使用演示密码，不能登录：")
+        for name in blocked:
+            print(f"  {name}\t请运行 python -m auth reset-password {name}")
+        return 1
+    if store.demo:
+        demo = store.demo_password_accounts()
+        print(f"{store.path}：演示模式（demo = true），演示账号：{'、'.join(demo) or '无'}")
+    else:
+        print(f"{store.path}：正式模式（demo = false），没有账号使用演示密码")
     return 0
 
 

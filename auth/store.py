@@ -17,15 +17,24 @@ The file is ``$GRID_USERS`` or ``data/config/users.toml``::
     …
 
 Plain-text passwords are never stored; the CLI (``python -m auth``) adds users and
-resets passwords.
+resets passwords. The file is written owner-only (0600), atomically.
+
+Every shipped account's password is ``<username>-demo`` (:func:`demo_password`);
+:meth:`UserStore.demo_password_accounts` finds the accounts that still have theirs,
+which may not sign in once ``demo = false``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
+import tempfile
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import tomli_w
 from argon2 import PasswordHasher
@@ -49,6 +58,43 @@ def users_file() -> Path:
     return Path(os.environ.get("GRID_USERS") or DEFAULT_USERS_FILE)
 
 
+class FileVersion(NamedTuple):
+    """What tells one content of a file from the next without reading it: an atomic
+    replace gives a new inode, an edit in place a new size or modification time."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+
+def _version_of(stat: os.stat_result) -> FileVersion:
+    return FileVersion(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def file_version(path: Path) -> FileVersion | None:
+    """The file's current version, or None when it does not exist."""
+    try:
+        return _version_of(os.stat(path))
+    except FileNotFoundError:
+        return None
+
+
+def loose_mode(path: Path) -> int | None:
+    """The file's permission bits when users other than the owner may read or write
+    it (the users file holds password hashes), else None (also when it is missing)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return None
+    return mode if mode & 0o077 else None
+
+
+def demo_password(username: str) -> str:
+    """The demo password of an account, as the shipped users file sets them."""
+    return f"{username}-demo"
+
+
 @dataclass
 class UserStore:
     path: Path
@@ -56,14 +102,21 @@ class UserStore:
     session_idle_minutes: int = 30
     session_max_hours: int = 8
     records: dict[str, dict] = field(default_factory=dict)
+    version: FileVersion | None = None  # of the file as read (None: there was none)
 
     @classmethod
     def load(cls, path: Path | None = None) -> UserStore:
         path = Path(path or users_file())
-        if not path.exists():
-            return cls(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            with path.open("rb") as handle:
+                version = _version_of(os.fstat(handle.fileno()))
+                text = handle.read().decode("utf-8")
+        except FileNotFoundError:
+            return cls(path)
+        except UnicodeDecodeError as exc:
+            raise UserStoreError(f"{path}: 不是 UTF-8 文本：{exc}") from exc
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise UserStoreError(f"{path}: 不是有效的 TOML：{exc}") from exc
         store = cls(
@@ -72,6 +125,7 @@ class UserStore:
             session_idle_minutes=int(data.get("session_idle_minutes", 30)),
             session_max_hours=int(data.get("session_max_hours", 8)),
             records=dict(data.get("users", {})),
+            version=version,
         )
         for name, record in store.records.items():
             store._user(name, record)  # validates role and village
@@ -93,15 +147,45 @@ class UserStore:
     def users(self) -> list[User]:
         return [self._user(n, r) for n, r in sorted(self.records.items())]
 
+    def user(self, username: str) -> User | None:
+        """The account ``username`` as the file describes it now, or None."""
+        record = self.records.get(username)
+        return None if record is None else self._user(username, record)
+
+    def epoch(self, username: str) -> str | None:
+        """A token that changes whenever the user's password is set again (the stored
+        hash has a fresh salt each time). One-way, so a session can keep it without
+        keeping anything that helps to guess the password."""
+        record = self.records.get(username)
+        if record is None:
+            return None
+        digest = hashlib.sha256(b"grid-session-epoch\0" + record["password_hash"].encode())
+        return digest.hexdigest()[:32]
+
+    def demo_password_accounts(self) -> tuple[str, ...]:
+        """The accounts whose password is still their demo password, sorted.
+
+        Each check is a full argon2 verification (~64 MiB, tens of ms), so the verdict
+        is kept per (user name, stored hash) for the life of the process: a users file
+        that changed costs only the accounts whose hash changed.
+        """
+        found = []
+        with _demo_lock:
+            for name, record in sorted(self.records.items()):
+                stored = record["password_hash"]
+                verdict = _demo_verdicts.get((name, stored))
+                if verdict is None:
+                    verdict = _verifies(stored, demo_password(name))
+                    _demo_verdicts[(name, stored)] = verdict
+                if verdict:
+                    found.append(name)
+        return tuple(found)
+
     def authenticate(self, username: str, password: str) -> User | None:
         """The user if the password is right, else None (same work either way)."""
         record = self.records.get(username)
         stored = record["password_hash"] if record else _DUMMY_HASH
-        try:
-            _hasher.verify(stored, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return None
-        if record is None:
+        if not _verifies(stored, password) or record is None:
             return None
         if _hasher.check_needs_rehash(stored):
             record["password_hash"] = _hasher.hash(password)
@@ -153,9 +237,53 @@ class UserStore:
             "users": self.records,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-        os.replace(tmp, self.path)
+        # mkstemp creates the file 0600 before a byte is written, so the hashes are
+        # never readable by others, not even for a moment; the replace is atomic.
+        fd, tmp = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(tomli_w.dumps(data).encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+_stores_lock = threading.Lock()
+_stores: dict[str, UserStore] = {}
+
+
+def current_store(path: Path | None = None) -> UserStore:
+    """The users file as it is now, shared by the whole process.
+
+    Compared with the file on every call (one ``stat``), re-read when it changed: a
+    removed user or a reset password applies at the next interaction of every session.
+    """
+    path = Path(path or users_file())
+    version = file_version(path)
+    with _stores_lock:
+        cached = _stores.get(str(path))
+    if cached is not None and cached.version == version:
+        return cached
+    store = UserStore.load(path)
+    with _stores_lock:
+        _stores[str(path)] = store
+    return store
+
+
+_demo_lock = threading.Lock()
+_demo_verdicts: dict[tuple[str, str], bool] = {}
+
+
+def _verifies(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def _check_password(password: str) -> None:

@@ -57,6 +57,11 @@ def users_file(tmp_path_factory):
     store.set_user("t_leader", PASSWORD, LEADER, display_name="测试领导")
     store.set_user("t_cj03", PASSWORD, SECRETARY, village_id=OWN, display_name="测试书记")
     store.set_user("t_admin", PASSWORD, ADMIN, display_name="测试管理员")
+    # Sessions follow the users file: every user a test signs in must exist in it.
+    sec = secretary(OWN)
+    store.set_user(sec.username, PASSWORD, SECRETARY, OWN, sec.display_name)
+    store.set_user("l", PASSWORD, LEADER, display_name="领导")
+    store.set_user("o", PASSWORD, OFFICE, display_name="办")
     return store.path
 
 
@@ -162,8 +167,9 @@ def switchable(at, page: str) -> bool:
         (ADMIN, None, {"admin"}),
     ],
 )
-def test_navigation_offers_the_pages_of_the_role(app_env, role, village, expected):
+def test_navigation_offers_the_pages_of_the_role(app_env, users_file, role, village, expected):
     user = User("t_user", "测试", role, village)
+    UserStore.load(users_file).set_user(user.username, PASSWORD, role, village, "测试")
     at = run_page(app_env, user=user)
     assert not at.exception
     candidates = {p.key for p in PAGES} | {"admin"}

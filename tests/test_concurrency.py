@@ -128,7 +128,12 @@ def world(tmp_path_factory):
     new = expected_reading(after, view)
     assert old != new and old[0] == "2026年9月" and new[0] == "2026年10月", (old, new)
 
-    with streamlit_server(db, {"GRID_USERS": str(users)}) as url:
+    # All sessions sign in at once on a busy machine: let each wait for its password
+    # check rather than be refused as busy (the default is a few seconds).
+    server_config = work / "server.toml"
+    server_config.write_text("[sign_in]\nbusy_wait_seconds = 300\n", encoding="utf-8")
+    extra_env = {"GRID_USERS": str(users), "GRID_SERVER_CONFIG": str(server_config)}
+    with streamlit_server(db, extra_env) as url:
         yield {
             "url": url,
             "files": files,

@@ -1,64 +1,135 @@
-"""Sign-in for the dashboard: the form, session expiry, throttling and the audit.
+"""Sign-in for the dashboard: the form, the session and its checks on every run.
 
-The signed-in :class:`~auth.roles.User` lives in ``st.session_state["user"]``; a
-session ends after ``session_idle_minutes`` without activity or ``session_max_hours``
-in any case (both in the users file). Failed attempts are slowed down per user name
-and per client address. Every sign-in, failure and sign-out is audited.
+The signed-in :class:`~auth.roles.User` lives in ``st.session_state["user"]`` with the
+time it signed in, the time it was last seen and its session epoch
+(:meth:`auth.store.UserStore.epoch`, never the password hash). On every script run
+:func:`current_user` checks the session: expiry (``session_idle_minutes``,
+``session_max_hours`` in the users file) and, against the users file as it is now
+(re-read when it changed), that the account still exists with the same role and
+village, that its password was not set again and, with ``demo = false``, that it is
+not a demo password. Otherwise the session ends at that interaction, with a notice on
+the sign-in form and an audit entry.
+
+What an attempt may do is decided in :mod:`auth.sign_in` (input limits, the throttle
+in the database, the cap on concurrent password checks, demo passwords). Nothing that
+must hold against a user lives in Streamlit's caches: any client can clear them.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
-from pathlib import Path
 
 import streamlit as st
 
 from auth.roles import User
-from auth.store import UserStore, users_file
+from auth.settings import ServerSettings, SignInSettings, client_address, current_settings
+from auth.sign_in import attempt, session_problem, unsafe_start_message
+from auth.store import UserStore, UserStoreError, current_store, demo_password, loose_mode
 from auth.throttle import Throttle
 from etl import audit
+from etl.db import resolve_db_path
+from store.toml_config import ConfigError
 from ui.db import cursor
+from ui.text import plain
 
-USER_KEY, SINCE_KEY, SEEN_KEY = "user", "auth_since", "auth_seen"
+USER_KEY, SINCE_KEY, SEEN_KEY, EPOCH_KEY = "user", "auth_since", "auth_seen", "auth_epoch"
 _NOTICE_KEY = "auth_notice"
-
-# Shown on the sign-in page only while the users file says ``demo = true`` and only for
-# accounts whose password is still the demo one (so a reset password is never shown).
-DEMO_ACCOUNTS = {
-    "leader": "leader-demo",
-    "office": "office-demo",
-    "cj03": "cj03-demo",
-    "admin": "admin-demo",
-}
-
-
-@st.cache_resource
-def _throttle() -> Throttle:
-    """One throttle per server process, shared by all sessions."""
-    return Throttle()
-
-
-@st.cache_resource(ttl=30)
-def _load_store(path: str) -> UserStore:
-    return UserStore.load(Path(path))
+_log = logging.getLogger("grid.auth")
 
 
 def _store() -> UserStore:
-    """The users file, re-read at most every 30 s (so an admin's change applies soon)."""
-    return _load_store(str(users_file()))
-
-
-def _client() -> str:
-    """The client's address (``unknown`` when Streamlit cannot tell, e.g. in AppTest)."""
+    """The users file as it is now; a broken file stops every page with its error."""
     try:
-        address = st.context.ip_address
-    except (AttributeError, RuntimeError):
-        return "unknown"
-    return address if isinstance(address, str) and address else "unknown"
+        return current_store()
+    except UserStoreError as exc:
+        st.error(plain(str(exc)))
+        st.stop()
+
+
+def _settings() -> ServerSettings:
+    """``server.toml`` as it is now; a broken file refuses sign-in with its error."""
+    try:
+        return current_settings()
+    except ConfigError as exc:
+        st.error(plain(f"{exc}（修正后刷新页面即可登录）"))
+        st.stop()
+
+
+@st.cache_resource(show_spinner=False)
+def _throttle(database: str, settings: SignInSettings) -> Throttle:
+    """The throttle over the dashboard's database (``database`` keys the cache).
+
+    Only this small object is cached: its counts are in the database and its lock and
+    in-flight counts are module state, so clearing the cache resets nothing.
+    """
+    return Throttle(
+        cursor,
+        free=settings.free_attempts,
+        base=settings.base_delay_seconds,
+        cap=settings.max_delay_seconds,
+    )
+
+
+def _client(settings: ServerSettings) -> str:
+    """The client's address (``auth.settings.client_address``: proxies per settings)."""
+    try:
+        peer = st.context.ip_address
+        forwarded = st.context.headers.get_all("X-Forwarded-For")
+    except (AttributeError, RuntimeError):  # no client: a bare script run
+        peer, forwarded = None, []
+    return client_address(peer, forwarded, settings.trusted_proxies)
+
+
+_checked_lock = threading.Lock()
+_checked: set[tuple] = set()
+
+
+def startup_check() -> None:
+    """Log what makes this server unsafe to run, once per version of each file.
+
+    Runs at the top of every script run and costs a ``stat`` per file once done: the
+    demo-password check (an argon2 verification per account) runs on the first run
+    of the process and again only for accounts whose hash changed.
+    """
+    store = _store()
+    key = ("users", str(store.path), store.version)
+    with _checked_lock:
+        first = key not in _checked
+        _checked.add(key)
+    if first:
+        message = unsafe_start_message(store)
+        if message:
+            _log.error(message)
+        mode = loose_mode(store.path)
+        if mode is not None:
+            _log.warning(
+                "用户文件 %s 的权限为 %o，其他系统用户可读取密码哈希；请运行 chmod 600 %s",
+                store.path,
+                mode,
+                store.path,
+            )
+    try:
+        current_settings()
+    except ConfigError as exc:
+        with _checked_lock:
+            first = str(exc) not in _checked
+            _checked.add(str(exc))
+        if first:
+            _log.error("%s；修正前无人能登录", exc)
+
+
+def _start_session(user: User, epoch: str) -> None:
+    now = time.time()
+    st.session_state[USER_KEY] = user
+    st.session_state[SINCE_KEY] = now
+    st.session_state[SEEN_KEY] = now
+    st.session_state[EPOCH_KEY] = epoch
 
 
 def current_user() -> User | None:
-    """The signed-in user, or None (also when the session has expired)."""
+    """The signed-in user, or None (also when the session has just been ended)."""
     user = st.session_state.get(USER_KEY)
     if user is None:
         return None
@@ -69,41 +140,31 @@ def current_user() -> User | None:
     if now - seen > store.session_idle_minutes * 60 or now - since > store.session_max_hours * 3600:
         sign_out(reason="会话已过期，请重新登录。")
         return None
+    epoch = st.session_state.get(EPOCH_KEY)
+    if epoch is None:
+        # Only the sign-in form creates sessions, and it sets the epoch. A session
+        # without one (server code put the user there) is held to the file from here.
+        epoch = st.session_state[EPOCH_KEY] = store.epoch(user.username)
+    problem = session_problem(store, user, epoch or "")
+    if problem:
+        sign_out(reason=problem)
+        return None
+    current = store.user(user.username)
+    if current != user:  # only the display name can differ here: show the new one
+        st.session_state[USER_KEY] = user = current
     st.session_state[SEEN_KEY] = now
     return user
 
 
 def sign_out(reason: str | None = None) -> None:
+    """End the session (audited); ``reason`` is shown on the sign-in form."""
     user = st.session_state.pop(USER_KEY, None)
-    st.session_state.pop(SINCE_KEY, None)
-    st.session_state.pop(SEEN_KEY, None)
+    for key in (SINCE_KEY, SEEN_KEY, EPOCH_KEY):
+        st.session_state.pop(key, None)
     if reason:
         st.session_state[_NOTICE_KEY] = reason
     if user is not None:
         audit.record(cursor(), user.username, "sign_out", reason or "")
-
-
-def _attempt(username: str, password: str) -> str | None:
-    """Try to sign in; returns an error message or None on success."""
-    throttle = _throttle()
-    keys = (f"user:{username}", f"client:{_client()}")
-    wait = max(throttle.wait_seconds(k) for k in keys)
-    if wait > 0:
-        return f"尝试次数过多，请 {int(wait) + 1} 秒后再试。"
-    user = _store().authenticate(username, password)
-    if user is None:
-        for key in keys:
-            throttle.failure(key)
-        audit.record(cursor(), username or "（空）", "sign_in_failed", _client())
-        return "用户名或密码不正确。"
-    for key in keys:
-        throttle.success(key)
-    now = time.time()
-    st.session_state[USER_KEY] = user
-    st.session_state[SINCE_KEY] = now
-    st.session_state[SEEN_KEY] = now
-    audit.record(cursor(), user.username, "sign_in", _client())
-    return None
 
 
 def sign_in_form() -> None:
@@ -111,47 +172,51 @@ def sign_in_form() -> None:
     st.title("漕泾镇网格化党建看板")
     notice = st.session_state.pop(_NOTICE_KEY, None)
     if notice:
-        st.info(notice)
+        st.info(plain(notice))
+    settings = _settings()
     with st.form("sign_in", border=True):
         st.subheader("登录")
         username = st.text_input("用户名", key="sign_in_user")
         password = st.text_input("密码", type="password", key="sign_in_password")
         submitted = st.form_submit_button("登录", type="primary")
     if submitted:
-        error = _attempt(username.strip(), password)
-        if error:
-            st.error(error)
+        result = attempt(
+            _store(),
+            settings.sign_in,
+            _throttle(str(resolve_db_path()), settings.sign_in),
+            cursor,
+            username,
+            password,
+            _client(settings),
+        )
+        if result.error:
+            st.error(plain(result.error))
         else:
+            _start_session(result.user, result.epoch)
             st.rerun()
-    hints = _demo_hints()
+    hints = _demo_hints(_store())
     if hints:
         st.caption("演示模式（正式部署请在用户文件中设 demo = false 并重设密码）：\n" + hints)
 
 
-def _demo_hints() -> str:
-    """Markdown list of the demo accounts whose demo password still works (demo mode only)."""
-    return _demo_hints_of(str(users_file()))
-
-
-@st.cache_resource(ttl=30)
-def _demo_hints_of(path: str) -> str:
-    store = _load_store(path)
+def _demo_hints(store: UserStore) -> str:
+    """Markdown list of the accounts whose demo password still works (demo mode only;
+    a reset password is never shown)."""
     if not store.demo:
         return ""
-    users = {u.username: u for u in store.users()}
     lines = []
-    for name, password in DEMO_ACCOUNTS.items():
-        if name in users and store.authenticate(name, password) is not None:
-            scope = f"（{users[name].village_id}）" if users[name].village_id else ""
-            lines.append(f"- `{name}` / `{password}` — {users[name].role}{scope}")
+    for name in store.demo_password_accounts():
+        user = store.user(name)
+        scope = f"（{plain(user.village_id)}）" if user.village_id else ""
+        lines.append(f"- {plain(name)} / {plain(demo_password(name))} — {plain(user.role)}{scope}")
     return "\n".join(lines)
 
 
 def sidebar_account(user: User) -> None:
     """Who is signed in, and the sign-out button."""
     with st.sidebar:
-        scope = f" · {user.village_id}" if user.village_id else ""
-        st.caption(f"当前用户：{user.display_name}（{user.role}{scope}）")
+        scope = f" · {plain(user.village_id)}" if user.village_id else ""
+        st.caption(f"当前用户：{plain(user.display_name)}（{plain(user.role)}{scope}）")
         if st.button("退出登录", key="sign_out"):
             sign_out()
             st.rerun()
