@@ -11,6 +11,7 @@ from etl import audit
 from metrics import registry
 from ui.db import cursor, query
 from ui.page import current_user_name, require_page
+from ui.text import plain
 from ui.widgets import table
 
 require_page("admin")
@@ -59,7 +60,7 @@ with tab_users:
                 st.error(str(exc))
             else:
                 audit.record(cursor(), current_user_name(), "user_change", f"保存用户 {username}")
-                st.success(f"已保存用户 {username}。")
+                st.success(f"已保存用户 {plain(username)}。")
 
     with st.form("remove_user"):
         st.subheader("删除用户")
@@ -70,7 +71,7 @@ with tab_users:
             else:
                 store.remove(target)
                 audit.record(cursor(), current_user_name(), "user_change", f"删除用户 {target}")
-                st.success(f"已删除用户 {target}。")
+                st.success(f"已删除用户 {plain(target)}。")
 
 with tab_audit:
     st.caption("登录、上传、撤销、导出和用户变更，按时间倒序（最近 500 条）。")

@@ -33,6 +33,7 @@ from ui.db import query
 from ui.filters import View, drill_to
 from ui.format import month_label, pct
 from ui.page import current_view, page_header, village_names
+from ui.text import plain
 from ui.widgets import chart, empty_notice, export_buttons, method_note, style
 
 VILLAGE_PAGE = "app_pages/village.py"
@@ -126,7 +127,7 @@ else:
         if missed.is_empty():
             st.success(f"村居层面要求（{required}）：本月全部达标。")
         else:
-            who = "、".join(missed["unit_name"].unique(maintain_order=True).to_list())
+            who = "、".join(plain(n) for n in missed["unit_name"].unique(maintain_order=True))
             st.warning(f"村居层面要求（{required}）本月未达标：{who}。")
     export_frame = matrix.with_columns(
         unit_label=pl.col("unit_id").replace_strict(label_of, default=pl.col("unit_name")),

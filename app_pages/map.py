@@ -38,6 +38,7 @@ from ui.db import query
 from ui.filters import View, drill_to
 from ui.map import build_deck
 from ui.page import PAGE_BY_KEY, current_view, page_header, village_names
+from ui.text import plain
 from ui.widgets import empty_notice, method_note, table
 
 LEVEL_LABELS = {"village": "村居", "subgrid": "子网格"}
@@ -73,7 +74,7 @@ metric = left.selectbox(
 )
 if view.village_id:
     level = "subgrid"
-    right.caption(f"已选村居：显示{village_names().get(view.village_id, '')}的各子网格。")
+    right.caption(f"已选村居：显示{plain(village_names().get(view.village_id))}的各子网格。")
 else:
     level = right.radio(
         "地图层级",

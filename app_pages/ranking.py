@@ -27,6 +27,7 @@ from ui.charts_b import (
 from ui.db import query
 from ui.filters import View, drill_to
 from ui.page import PAGE_BY_KEY, current_view, page_header, village_names
+from ui.text import html_text, plain
 from ui.widgets import chart, empty_notice, method_note, table
 
 LEVEL_LABELS = {"village": "村居", "subgrid": "子网格"}
@@ -62,10 +63,10 @@ with batch():
     grid_info = query(subgrids, scope_village) if level == "subgrid" else None
 
 if level == "village":
-    marked = f"；{names.get(view.village_id, '')}以 ▶ 标出" if view.village_id else ""
+    marked = f"；{plain(names.get(view.village_id))}以 ▶ 标出" if view.village_id else ""
     st.caption(f"村居排名：全镇各村居{marked}。")
 elif scope_village:
-    st.caption(f"子网格排名：{names.get(scope_village, '')}内各子网格（另列全镇名次）。")
+    st.caption(f"子网格排名：{plain(names.get(scope_village))}内各子网格（另列全镇名次）。")
 else:
     st.caption("子网格排名：全镇各子网格。")
 
@@ -127,6 +128,7 @@ else:
         labels = [
             f"{village_of.get(u, '')}{n}" for u, n in zip(order["unit_id"], labels, strict=True)
         ]
+    labels = [html_text(label) for label in labels]  # Plotly reads tags in axis text
     figure = go.Figure()
     for a in areas:
         figure.add_trace(

@@ -71,7 +71,7 @@ def coverage_split_bars(frame: pl.DataFrame, names: list[str]):
     )
     # The total on top of each bar: the coverage itself.
     figure.add_scatter(
-        x=names,
+        x=figure.data[0].x,  # the bars' categories, as rate_bars escaped them
         y=frame["coverage"].to_list(),
         mode="text",
         text=[pct(v) for v in frame["coverage"].to_list()],

@@ -35,6 +35,7 @@ from ui.db import query
 from ui.filters import View, drill_to
 from ui.format import month_label, number, pct, pct_points
 from ui.page import PAGE_BY_KEY, current_view, page_header, village_names
+from ui.text import plain
 from ui.widgets import chart, empty_notice, method_note, table
 
 VILLAGE_PAGE = PAGE_BY_KEY["village"].path
@@ -104,7 +105,7 @@ with batch():
     grids = query(subgrids, village)
 
 # ---- headline figures -------------------------------------------------------------
-st.subheader(f"{village_name} · 主要指标")
+st.subheader(f"{plain(village_name)} · 主要指标")
 values = {row["kpi"]: row for row in kpi.iter_rows(named=True)}
 columns = st.columns(len(KPI_SHOWN) + 2)
 for col, key in zip(columns, KPI_SHOWN, strict=False):
@@ -205,7 +206,7 @@ if wanted:
     if wanted in grid_names:
         st.session_state[unit_key] = wanted
     else:
-        st.warning(f"子网格编号“{wanted}”不属于{village_name}，已显示全村。")
+        st.warning(f"子网格编号“{plain(wanted)}”不属于{plain(village_name)}，已显示全村。")
 months = f_village.months
 left, middle, right = st.columns([2, 1, 1])
 unit = left.selectbox(

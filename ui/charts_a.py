@@ -11,7 +11,8 @@ Three kinds of helper live here, all free of metrics logic:
 * figure builders (Plotly, Chinese hover texts) that only shape data the metrics
   layer already computed. Chart titles are drawn as text above the chart
   (:func:`titled_chart`) because the house style puts the legend where a Plotly
-  title would go.
+  title would go. Plotly reads HTML tags (<b>, <a href>) in axis and hover text, so
+  unit names are passed through :func:`ui.text.html_text`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from metrics import Filter
 from ui.filters import View
 from ui.format import month_label
 from ui.privacy import display_name
+from ui.text import html_text
 from ui.widgets import COLOURS, chart, export_buttons
 
 MET_COLOUR = "#5B8C5A"
@@ -215,9 +217,10 @@ def rate_bars(
     """Bars of rates per unit (fractions, shown in percent); every bar carries its
     unit id in ``customdata`` so that a click can drill down."""
     figure = go.Figure()
+    categories = [html_text(n) for n in names]
     for values, label in series:
         figure.add_bar(
-            x=list(names),
+            x=categories,
             y=list(values),
             name=label,
             customdata=[[u] for u in ids],
@@ -271,7 +274,7 @@ def requirement_heatmap(matrix: pl.DataFrame, row_labels: Sequence[str]) -> go.F
         go.Heatmap(
             z=z,
             x=requirements["label"].to_list(),
-            y=list(row_labels),
+            y=[html_text(label) for label in row_labels],
             text=text,
             texttemplate="%{text}",
             customdata=custom,

@@ -12,7 +12,9 @@ Decisions:
   labels would hide the polygons); sub-grid names when one village is shown.
 - Every pickable record carries the same tooltip fields (``name``, ``metric_text``,
   ``fortress_text``, ``vanguard_text``, ``hint``): deck.gl leaves a ``{field}`` the
-  picked object lacks as literal text.
+  picked object lacks as literal text. The fields hold raw text: Streamlit's map
+  HTML-escapes each value it puts into the tooltip template (escaping here too would
+  show "&lt;" to the reader); TextLayer labels are drawn as glyphs, never parsed.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ui.map import (
     polygon_records,
 )
 from ui.privacy import display_name
+from ui.text import html_text
 from ui.widgets import COLOURS, export_buttons
 
 
@@ -373,7 +376,7 @@ def small_multiples(
         vertical_spacing=0.18,
         horizontal_spacing=0.08,
     )
-    categories = frame[x].to_list()
+    categories = [html_text(c) for c in frame[x].to_list()]  # Plotly reads tags in text
     for i, (col, title) in enumerate(panels):
         values = frame[col].to_list()
         figure.add_trace(

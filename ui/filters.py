@@ -15,6 +15,7 @@ from datetime import date
 import streamlit as st
 
 from ui.format import month_label
+from ui.text import plain
 
 PARAM_FROM, PARAM_TO, PARAM_VILLAGE = "from", "to", "village"
 ALL_VILLAGES = ""
@@ -63,7 +64,8 @@ def view_from_params(
     """The view a query string asks for, and notices for the values that were invalid.
 
     ``scope`` is the only village the user may see (村居书记): the view is always that
-    village, and a link asking for another one says so.
+    village, and a link asking for another one says so. Notices are Markdown, with the
+    link's values escaped: anyone can send a link.
     """
     view = default_view(months)
     notices = []
@@ -75,7 +77,7 @@ def view_from_params(
             continue
         month = parse_month(raw)
         if month is None or month not in known:
-            notices.append(f"链接中的月份“{raw}”无效或无数据，已改用默认范围。")
+            notices.append(f"链接中的月份“{plain(raw)}”无效或无数据，已改用默认范围。")
             continue
         if key == PARAM_FROM:
             start = month
@@ -87,13 +89,15 @@ def view_from_params(
     raw_village = params.get(PARAM_VILLAGE)
     if scope is not None:
         if raw_village and raw_village != scope:
-            notices.append(f"当前账号只能查看本村居（{scope}），链接中的“{raw_village}”未显示。")
+            notices.append(
+                f"当前账号只能查看本村居（{plain(scope)}），链接中的“{plain(raw_village)}”未显示。"
+            )
         village = scope
     elif raw_village:
         if raw_village in village_ids:
             village = raw_village
         else:
-            notices.append(f"链接中的村居编号“{raw_village}”不存在，已显示全镇。")
+            notices.append(f"链接中的村居编号“{plain(raw_village)}”不存在，已显示全镇。")
     return View(start, end, village), notices
 
 

@@ -15,6 +15,7 @@ from auth.roles import User
 from metrics import Filter
 from ui.filters import View
 from ui.format import range_label
+from ui.text import plain
 
 _VIEW_KEY = "current_view"
 _VILLAGE_NAMES_KEY = "village_names"
@@ -75,10 +76,10 @@ def metric_filter(level: str = "town", view: View | None = None) -> Filter:
 
 
 def scope_label(view: View | None = None) -> str:
-    """'营房村 · 2026年5月—2026年10月' (or 全镇)."""
+    """'营房村 · 2026年5月—2026年10月' (or 全镇), as Markdown: the village name is escaped."""
     view = view or current_view()
     where = village_names().get(view.village_id, view.village_id) if view.village_id else "全镇"
-    return f"{where} · {range_label(view.start, view.end)}"
+    return f"{plain(where)} · {range_label(view.start, view.end)}"
 
 
 def page_header(title: str) -> None:
