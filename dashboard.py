@@ -18,9 +18,9 @@ import numpy  # noqa: F401
 import pandas  # noqa: F401
 import streamlit as st
 
-from etl.db import private_files
 from metrics import registry
 from metrics import scope as metric_scope
+from store.paths import private_files
 from ui import filters
 from ui.auth_gate import current_user, sidebar_account, sign_in_form, startup_check
 from ui.db import begin_snapshot, end_snapshot, ensure_database, query

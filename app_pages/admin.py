@@ -7,8 +7,8 @@ import streamlit as st
 
 from auth.roles import ROLES, SECRETARY
 from auth.store import UserStore, UserStoreError
-from etl import audit
 from metrics import registry
+from store import audit
 from ui.db import cursor, query
 from ui.page import current_user_name, require_page
 from ui.text import plain

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auth.store import FileVersion, file_version
-from etl.db import CONFIG_DIR
+from store.paths import CONFIG_DIR
 from store.toml_config import ConfigTable, read_config_file
 
 DEFAULT_SERVER_CONFIG = CONFIG_DIR / "server.toml"

@@ -28,7 +28,7 @@ from auth.roles import User
 from auth.settings import SignInSettings
 from auth.store import UserStore, demo_password
 from auth.throttle import Throttle, ThrottleBusy, Throttled
-from etl import audit
+from store import audit
 
 BUSY = "服务器繁忙，请稍后再试。"
 WRONG = "用户名或密码不正确。"

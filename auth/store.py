@@ -41,7 +41,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from auth.roles import ROLES, SECRETARY, User
-from etl.db import CONFIG_DIR
+from store.paths import CONFIG_DIR
 
 DEFAULT_USERS_FILE = CONFIG_DIR / "users.toml"
 MIN_PASSWORD_LENGTH = 8

@@ -29,6 +29,8 @@ from typing import Literal
 
 import duckdb
 
+from store.database import transaction
+
 THROTTLE_DDL = """
 CREATE TABLE IF NOT EXISTS sign_in_throttle (
     key          VARCHAR PRIMARY KEY,
@@ -146,39 +148,33 @@ class Throttle:
     def _decide_and_count(self, keys: tuple[str, ...]) -> tuple[float, bool]:
         """(seconds to wait, whether to wait for attempts in flight); counts the
         attempt when both say go. Runs under the process-wide lock."""
-        con = self.connect()
-        try:
+        with contextlib.closing(self.connect()) as con:
             con.execute(THROTTLE_DDL)
-            con.execute("BEGIN TRANSACTION")
-            now = self.clock()
-            con.execute(
-                "DELETE FROM sign_in_throttle WHERE last_attempt < ?", [now - FORGET_AFTER_SECONDS]
-            )
-            rows = self._rows(con, keys)
-            must_wait, others_checking = 0.0, False
-            for key in keys:
-                attempts, last = rows.get(key, (0, 0.0))
-                if attempts < self.free:
-                    continue
-                if _in_flight[(self.database, key)]:
-                    others_checking = True
-                else:
-                    must_wait = max(must_wait, self._remaining(attempts, last, now))
-            if must_wait == 0 and not others_checking:
+            with transaction(con):
+                now = self.clock()
+                con.execute(
+                    "DELETE FROM sign_in_throttle WHERE last_attempt < ?",
+                    [now - FORGET_AFTER_SECONDS],
+                )
+                rows = self._rows(con, keys)
+                must_wait, others_checking = 0.0, False
                 for key in keys:
-                    con.execute(
-                        "INSERT INTO sign_in_throttle VALUES (?, 1, ?) ON CONFLICT (key) DO "
-                        "UPDATE SET attempts = sign_in_throttle.attempts + 1, "
-                        "last_attempt = excluded.last_attempt",
-                        [key, now],
-                    )
-            con.execute("COMMIT")
+                    attempts, last = rows.get(key, (0, 0.0))
+                    if attempts < self.free:
+                        continue
+                    if _in_flight[(self.database, key)]:
+                        others_checking = True
+                    else:
+                        must_wait = max(must_wait, self._remaining(attempts, last, now))
+                if must_wait == 0 and not others_checking:
+                    for key in keys:
+                        con.execute(
+                            "INSERT INTO sign_in_throttle VALUES (?, 1, ?) ON CONFLICT (key) DO "
+                            "UPDATE SET attempts = sign_in_throttle.attempts + 1, "
+                            "last_attempt = excluded.last_attempt",
+                            [key, now],
+                        )
             return must_wait, others_checking
-        except BaseException:
-            _rollback(con)
-            raise
-        finally:
-            con.close()
 
     def _settle(self, keys: tuple[str, ...], outcome: Literal["success", "failure", "withdrawn"]):
         with _condition:
@@ -202,24 +198,10 @@ class Throttle:
                 _condition.notify_all()
 
     def _write(self, statement: str, rows: list[list]) -> None:
-        con = self.connect()
-        try:
-            con.execute("BEGIN TRANSACTION")
+        with contextlib.closing(self.connect()) as con, transaction(con):
             for params in rows:
                 con.execute(statement, params)
             con.execute("DELETE FROM sign_in_throttle WHERE attempts <= 0")
-            con.execute("COMMIT")
-        except BaseException:
-            _rollback(con)
-            raise
-        finally:
-            con.close()
-
-
-def _rollback(con) -> None:
-    # Nothing to undo when the transaction never began or the connection is gone.
-    with contextlib.suppress(duckdb.Error):
-        con.execute("ROLLBACK")
 
 
 class Ticket:

@@ -65,8 +65,8 @@ def _replicate_text(frame: pl.DataFrame, id_headers: list[str], towns: int) -> p
 
 
 def _id_headers(kind_name: str, english: bool) -> list[str]:
-    from etl.contracts import KINDS
     from etl.generate import ID_COLUMNS
+    from store.contracts import KINDS
 
     kind = KINDS[kind_name]
     return [c if english else kind.column(c).header for c in ID_COLUMNS[kind_name]]
@@ -78,10 +78,10 @@ def _read_text(paths: list[Path]) -> pl.DataFrame:
 
 def prepare(work: Path) -> dict:
     """Write the two 1M-row CSVs and a base database; returns their paths and sizes."""
-    from etl.db import connect
     from etl.generate import generate
     from etl.load import load_uploads
     from etl.schema import create_schema
+    from store.database import connect
 
     gen = work / "gen"
     generate(gen, months=24, end=END)
@@ -137,7 +137,7 @@ def worker(method: str, kind: str, csv_path: Path, db_path: Path) -> dict:
     """One timed load in this (fresh) process; returns seconds and peak RSS."""
     import duckdb
 
-    from etl.db import connect
+    from store.database import connect
 
     cpu_started = _cpu_s()  # only the timed part below differs between methods
     if method == "bare":

@@ -26,11 +26,9 @@ from datetime import date
 from pathlib import Path
 
 from bench.common import timed
-from etl.contracts import KINDS, Kind
-from etl.db import REPO_ROOT, connect
 from etl.generate import generate
 from etl.init_db import init_database
-from etl.rollups import create_rollups, refresh, rollups_ready
+from etl.rollups import create_rollups, refresh
 from etl.schema import create_schema
 from metrics import (
     Filter,
@@ -44,6 +42,10 @@ from metrics import (
     rows,
     study,
 )
+from store.contracts import KINDS, Kind
+from store.database import connect
+from store.paths import REPO_ROOT
+from store.rollup_layout import rollups_ready
 
 OUT = REPO_ROOT / "bench" / "out"
 END = (2026, 10)

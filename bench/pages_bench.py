@@ -46,8 +46,8 @@ from pathlib import Path
 from auth.roles import ADMIN, LEADER, OFFICE, User
 from auth.store import UserStore
 from bench.common import median_of
-from etl.db import REPO_ROOT
 from etl.init_db import init_database
+from store.paths import REPO_ROOT
 
 END = (2026, 10)
 RATIO_TARGET = 1.5

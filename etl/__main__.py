@@ -22,7 +22,6 @@ from pathlib import Path
 import polars as pl
 from tqdm import tqdm
 
-from etl.db import private_files, resolve_db_path
 from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate, parse_month
 from etl.init_db import DatabaseExistsError, init_database
 from etl.isolation import start_reading_server
@@ -40,6 +39,7 @@ from etl.load import (
 )
 from etl.prescan import LimitExceeded, check_size
 from etl.reader import EXCEL_SUFFIXES
+from store.paths import private_files, resolve_db_path
 
 SHOWN_ROWS = 50  # rows of an error table printed; the rest are summarised by reason
 LARGE_UPLOAD_BYTES = 5 * 2**20  # a single file this big gets a progress bar too

@@ -18,13 +18,14 @@ import duckdb
 import shapely
 from shapely.geometry import shape
 
-from etl import audit
-from etl.clock import now_local
-from etl.db import REGISTRY_DIR
 from etl.isolation import run_isolated
 from etl.limits import Limits, ReadLimits, default_limits, in_process
 from etl.prescan import ReadError, check_geojson_bytes, check_geojson_shape
 from etl.schema import BOUNDARY_DDL, bump_data_version
+from store import audit
+from store.clock import now_local
+from store.database import transaction
+from store.paths import REGISTRY_DIR
 
 LEVELS = ("village", "subgrid")
 SHIPPED_FILE = REGISTRY_DIR / "boundaries.geojson"
@@ -152,8 +153,7 @@ def replace_boundaries(
     missing = sorted(
         unit for level, ids in known.items() for unit in ids if (level, unit) not in present
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         create_boundary_table(con)
         con.execute("DELETE FROM boundary")
         con.executemany(
@@ -178,10 +178,6 @@ def replace_boundaries(
         )
         bump_data_version(con)
         audit.record(con, user, "boundary", f"{file_name}：{len(rows)} 个边界")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     villages = sum(1 for r in rows if r[0] == "village")
     return BoundaryLoad(villages, len(rows) - villages, missing)
 

@@ -42,7 +42,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from etl.contracts import (
+from etl.loader import DATE_FORMAT, TIMESTAMP_FORMAT, read_canonical_csv
+from store.contracts import (
     ACTIVITY,
     ATTENDANCE,
     BOOL_FALSE,
@@ -56,8 +57,7 @@ from etl.contracts import (
     VILLAGE,
     Kind,
 )
-from etl.db import REGISTRY_DIR
-from etl.loader import DATE_FORMAT, TIMESTAMP_FORMAT, read_canonical_csv
+from store.paths import REGISTRY_DIR
 
 DEFAULT_SEED = 20261
 DEFAULT_MONTHS = 24

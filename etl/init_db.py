@@ -23,14 +23,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from etl.boundaries import load_shipped_boundaries
-from etl.contracts import PERSON, REGISTRY_KINDS
-from etl.db import REGISTRY_DIR, connect
 from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate
 from etl.limits import in_process
 from etl.load import load_paths, today_local
 from etl.rollups import refresh
 from etl.schema import create_schema
 from etl.upsert import LOAD_ORDER
+from store.contracts import PERSON, REGISTRY_KINDS
+from store.database import connect, transaction
+from store.paths import REGISTRY_DIR
 
 Progress = Callable[[int, int, str], None]
 
@@ -108,9 +109,8 @@ def init_database(
                     limits=in_process(),  # our own generated files
                 )
         load_shipped_boundaries(con, user="init")
-        con.execute("BEGIN TRANSACTION")
-        refresh(con)
-        con.execute("COMMIT")
+        with transaction(con):
+            refresh(con)
         for table in LOAD_ORDER:
             result.rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         con.execute("CHECKPOINT")

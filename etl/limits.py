@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from etl.db import CONFIG_DIR
+from store.paths import CONFIG_DIR
 from store.toml_config import ConfigTable, read_config_file
 
 LIMITS_FILE = CONFIG_DIR / "limits.toml"

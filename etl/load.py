@@ -18,7 +18,7 @@ Semantics (DESIGN §3.2, §7):
   any file rejects the whole upload and nothing is written.
 * **Re-loading an identical file** (same sha256 as a loaded, not undone upload) is a
   no-op, reported as such (``FileSummary.duplicate_of``).
-* **Corrected re-uploads update by natural key** (:mod:`etl.contracts`): activity by
+* **Corrected re-uploads update by natural key** (:mod:`store.contracts`): activity by
   activity id, attendance by (activity, person), report by report id, evaluation by
   (period, unit, index, rater), person by person id, deduction by (date, unit, item).
   The later upload wins. Rows identical to the stored ones are left alone and reported
@@ -58,10 +58,7 @@ import duckdb
 import polars as pl
 import pyarrow  # noqa: F401  (DuckDB reads registered frames through it: import once, up front)
 
-from etl import audit, rollups
-from etl.clock import now_local, today_local
-from etl.contracts import KINDS
-from etl.db import connect
+from etl import rollups
 from etl.isolation import run_isolated
 from etl.limits import Limits, default_limits
 from etl.prescan import check_size
@@ -75,7 +72,6 @@ from etl.upsert import (
     KindPlan,
     Written,
     plan_writes,
-    run_sql,
     write_plans,
 )
 from etl.validate import (
@@ -85,6 +81,10 @@ from etl.validate import (
     cross_part_duplicates,
     empty_report,
 )
+from store import audit
+from store.clock import now_local, today_local
+from store.contracts import KINDS
+from store.database import connect, run_sql, transaction
 
 Progress = Callable[[int, int, str], None]
 
@@ -251,12 +251,6 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection, months: list[date] | None) 
     """
     rollups.create_rollups(con)
     rollups.refresh(con, months)
-
-
-def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    """Roll back after a failure without hiding it (the transaction may be gone already)."""
-    with contextlib.suppress(duckdb.Error):
-        run_sql(con, "ROLLBACK")
 
 
 def _data_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -493,14 +487,13 @@ def _write(
     progress: Progress | None,
 ) -> list[UploadRecord]:
     report = progress or _silent
-    run_sql(con, "BEGIN TRANSACTION")
-    try:
-        report(0, len(result.plans) + 2, _writing_label([p.kind.name for p in result.plans]))
+    total = len(result.plans) + 2
+    with transaction(con, commit=not dry_run):
+        report(0, total, _writing_label([p.kind.name for p in result.plans]))
         written = write_plans(con, result.plans, result.today)
-        return _finish(con, result, written, user, dry_run, refresh_rollups, report)
-    except BaseException:
-        _rollback(con)
-        raise
+        records = _finish(con, result, written, user, dry_run, refresh_rollups, report)
+    report(total, total, "完成")
+    return records
 
 
 def _writing_label(kinds: list[str]) -> str:
@@ -516,7 +509,8 @@ def _finish(
     refresh_rollups: bool,
     report: Progress,
 ) -> list[UploadRecord]:
-    """Inside the open transaction, after the rows: records, rollups, version, commit."""
+    """Inside the open transaction, after the rows: records, rollups, version (the
+    caller's transaction then commits)."""
     total = len(result.plans) + 2
     records = _record_uploads(con, result, written.counts, written.batch_id, user)
     if refresh_rollups and not dry_run:
@@ -525,8 +519,6 @@ def _finish(
         _refresh_rollups(con, None if months is None else sorted(months))
     bump_data_version(con)
     report(len(result.plans) + 1, total, "提交")
-    run_sql(con, "ROLLBACK" if dry_run else "COMMIT")
-    report(total, total, "完成")
     return records
 
 
@@ -610,9 +602,8 @@ def load_uploads(
             if not result.ok:
                 raise UploadRejected(result)
             return LoadResult(result, [], dry_run)
-        run_sql(con, "BEGIN TRANSACTION")
-        try:
-            kinds = [k for k in LOAD_ORDER if any(p.kind.name == k for p in reading.parts)]
+        kinds = [k for k in LOAD_ORDER if any(p.kind.name == k for p in reading.parts)]
+        with transaction(con, commit=not dry_run):
             report(0, len(kinds) + 2, f"{_writing_label(kinds)}（同时校验）")
             outcome, row_errors = _write_while_checking(con, reading.parts, today)
             if isinstance(outcome, BaseException):
@@ -625,9 +616,7 @@ def load_uploads(
             if not result.ok:
                 raise UploadRejected(result)
             records = _finish(con, result, written, user, dry_run, refresh_rollups, report)
-        except BaseException:
-            _rollback(con)
-            raise
+        report(len(kinds) + 2, len(kinds) + 2, "完成")
     return LoadResult(result, records, dry_run)
 
 
@@ -790,8 +779,7 @@ def undo_upload(con: duckdb.DuckDBPyConnection, upload_id: int, user: str) -> Un
             )
         kinds = [KINDS[k] for k in LOAD_ORDER if any(f[2] == k for f in files)]
         refuse_if_replaced_later(con, batch_id, kinds)
-        run_sql(con, "BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             removed, restored, months = undo_rows(con, batch_id, kinds, today_local())
             run_sql(
                 con,
@@ -802,8 +790,4 @@ def undo_upload(con: duckdb.DuckDBPyConnection, upload_id: int, user: str) -> Un
             _refresh_rollups(con, None if months is None else sorted(months))
             bump_data_version(con)
             audit.record(con, user, "undo", f"批次 {batch_id}：{'、'.join(f[1] for f in files)}")
-            run_sql(con, "COMMIT")
-        except BaseException:
-            _rollback(con)
-            raise
     return UndoResult(batch_id, [f[0] for f in files], [f[1] for f in files], removed, restored)

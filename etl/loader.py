@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.contracts import BOOL_FALSE, BOOL_TRUE, KINDS, UPLOAD_KINDS, Kind
 from etl.load import load_paths
 from etl.validate import POLARS_TYPES
+from store.contracts import BOOL_FALSE, BOOL_TRUE, KINDS, UPLOAD_KINDS, Kind
 
 DATE_FORMAT = "%Y-%m-%d"
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from etl.contracts import KINDS, Kind
 from etl.limits import ReadLimits, default_limits
 from etl.normalize import clean, normalize_header
 from etl.prescan import (
@@ -41,6 +40,7 @@ from etl.prescan import (
     count_fields,
     widest_line,
 )
+from store.contracts import KINDS, Kind
 
 ROW = "_row"  # Excel row number of each data row
 HEADER_SEARCH_ROWS = 30
@@ -66,7 +66,7 @@ class RawTable:
     """One table read from an uploaded file, still as text.
 
     ``text`` has one String column per recognised column (named by the database
-    column, see :mod:`etl.contracts`) exactly as read (an empty field is null; cells are
+    column, see :mod:`store.contracts`) exactly as read (an empty field is null; cells are
     not yet stripped), plus :data:`ROW`. :attr:`frame` is the cleaned view. ``headers``
     maps column name → the header as written in the file.
     """

@@ -1,436 +1,48 @@
-"""Maintained rollup tables the metrics layer reads at city scale.
+"""Maintaining the rollup tables (:mod:`store.rollup_layout`) the metrics read.
 
-Rollups are derived data, refreshed inside every load's transaction (and after an
-undo) so they are never stale. ``create_rollups`` makes the tables; ``refresh``
-recomputes the rows of the months a load touched (``None`` = everything).
-
-The monthly tables are keyed by the first day of a *data month*: a calendar month
-holding at least one activity. A month nobody has uploaded is absent, not zero. No
-table holds running sums: a month's rows depend on that month's activities and
-sign-ins (and on the roster) only, so a load rewrites exactly the months it touched.
-
-``ru_subgrid``
-    ``subgrid_key``: a dense integer per registry sub-grid, numbered by (village,
-    sub-grid id) so that the sub-grids of a village are one contiguous key range (a
-    village filter is then a range that DuckDB's zone maps prune on), with its
-    ``village_id``.
-``ru_member``
-    One row per party member with a registry sub-grid: ``person_key`` (by sub-grid,
-    then id), ``subgrid_key`` and the months the member is on the roll,
-    ``first_month`` … ``last_month`` (null: still on it). DESIGN §7.3: on the roll in
-    month m when active_from ≤ the month's last day and active_to is empty or ≥ its
-    first day, i.e. first_month ≤ m ≤ last_month.
-``ru_member_month``
-    One row per member and data month on the roll with at least one sign-in (a member
-    on the roll without any is absent: zeros): ``reached`` / ``reached_home`` (an 出席
-    at a 学习教育 activity, / in mode 送学上门), ``volunteer`` (出席 at 志愿服务, any
-    sub-grid) and ``present_even``/``present_odd``/``leave_even``/``leave_odd``: the
-    member's 出席 and 请假 at activities of the member's own sub-grid, counted per
-    activity type and *packed* — see :data:`FIELD_BITS` and :func:`type_count`.
-    Sorted by month, sub-grid, member.
-``ru_subgrid_month``
-    One row per registry sub-grid and data month: ``members`` on the roll, members
-    ``reached``/``reached_home``/with a 志愿服务 attendance (``volunteer_members``), and
-    per type ``held_k`` (the sub-grid's own activities), ``present_k``/``leave_k`` (its
-    members' attendance at them).
-``ru_village_month``
-    Per village and data month with activities: ``held_k`` over all of the village's
-    activities (village-level and sub-grid-level).
-``ru_deduction``
-    The deductions with their month and the keys of the unit: the sub-grid's, or a
-    person's sub-grid (and member key). Rebuilt whole when the deductions changed.
-``ru_survey``
-    The survey scores of sub-grids with the first and last month their period covers.
-    Rebuilt whole when the evaluations changed.
-Reports have no rollup: the metrics read ``report`` directly (a range of a city's
-reports is a few hundred thousand rows, and keeping a copy cost a load of 1M reports
-seconds).
-
-The rollups hold counts per activity type and raw facts, never anything the metric
-configuration decides (which types are 组织生活, what 请假 is worth, the 办结 limits),
-so editing ``data/config/*.toml`` never makes them stale.
-
-The SQL that fills each table is also what :mod:`metrics` runs directly when the
-rollups are absent or not built (:func:`direct_relations`), so both paths share one
-definition. Every value is a bound parameter (:func:`params`).
+``create_rollups`` makes the tables (or rebuilds them when the layout changed);
+``refresh`` recomputes the rows of the months a load touched (``None`` =
+everything), inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 
 import duckdb
 
-from etl.contracts import ACTIVITY_TYPES
-
-# Bump when a rollup table's layout or meaning changes: create_rollups then rebuilds.
-ROLLUP_VERSION = "9"
-STATE_KEY = "rollup_state"  # meta: ROLLUP_VERSION when complete, else "pending"
-ROSTER_KEY = "rollup_roster"  # meta: fingerprint of the roster the rollups were built on
-SOURCES_KEY = "rollup_sources"  # meta: fingerprints of the deductions and evaluations
-# meta: ROLLUP_LAYOUT of the rollup tables present, whatever their state. STATE_KEY
-# alone cannot tell: "pending" does not say which layout made the (empty) tables, so a
-# database left pending by an older layout used to fail its next refresh ("table
-# ru_subgrid has 2 columns but 3 values were supplied").
-LAYOUT_KEY = "rollup_layout"
-
-# ASCII column stems for the activity types (column names must be identifiers).
-TYPE_KEYS: dict[str, str] = dict(
-    zip(
-        ACTIVITY_TYPES,
-        (
-            "party_day",
-            "study",
-            "council",
-            "reception",
-            "patrol",
-            "meeting",
-            "org_meeting",
-            "volunteer",
-            "other",
-        ),
-        strict=True,
-    )
-)
-STUDY_TYPE = "学习教育"
-VOLUNTEER_TYPE = "志愿服务"
-PRESENT, LEAVE = "出席", "请假"
-REFUSED = "不予受理"
-HOME_MODE = "送学上门"
-
-# Load kinds whose rows the monthly rollups are made of (the loader's kind names).
-MONTHLY_KINDS = frozenset({"activity", "attendance"})
-
-# A member's per-type counts are packed: the nine counts of a status in two HUGEINTs,
-# types of even index (in ACTIVITY_TYPES order) in ``*_even`` and odd in ``*_odd``,
-# FIELD_BITS bits apart. Summing packed values sums every type at once — one aggregate
-# instead of nine (and a quarter of the columns to write), which is most of what a
-# large load's refresh costs and what keeps summing a city's members over a range
-# fast. A month's count per member and type is at most the activities of that type
-# the sub-grid held that month (one sign-in per person and activity), which the
-# refresh checks stays below 2**TYPE_BITS; a field then overflows only after summing
-# 2**14 such months.
-TYPE_BITS = 14
-FIELD_BITS = 28
-TYPE_LIMIT = 2**TYPE_BITS
-TYPE_INDEX = {t: i for i, t in enumerate(ACTIVITY_TYPES)}
-
-# Stands in for "still on the roll" (a null last_month) in range conditions.
-OPEN_END = date(9999, 12, 1)
-
-MONTHLY_TABLES = ("ru_member_month", "ru_subgrid_month", "ru_village_month")
-KEY_TABLES = ("ru_subgrid", "ru_member")
-TABLES = (*KEY_TABLES, *MONTHLY_TABLES, "ru_deduction", "ru_survey")
-# Rollup tables of earlier layouts: dropped with the others on a layout change.
-FORMER_TABLES = ("ru_person", "ru_report", "ru_month_state")
-
-
-def params() -> dict[str, object]:
-    """The values the rollup SQL binds: activity types, statuses and the home mode."""
-    out: dict[str, object] = {f"t_{k}": t for t, k in TYPE_KEYS.items()}
-    out |= {
-        "t_study_type": STUDY_TYPE,
-        "t_volunteer_type": VOLUNTEER_TYPE,
-        "s_present": PRESENT,
-        "s_leave": LEAVE,
-        "s_refused": REFUSED,
-        "m_home": HOME_MODE,
-        "activity_types": list(ACTIVITY_TYPES),
-        "open_end": OPEN_END,
-    }
-    return out
-
-
-def bound(sql: str, values: dict) -> dict:
-    """The subset of ``values`` that ``sql`` names (DuckDB rejects extra parameters)."""
-    return {k: values[k] for k in dict.fromkeys(re.findall(r"\$(\w+)", sql))}
-
-
-def each_type(fmt: str, sep: str = ",\n    ") -> str:
-    """``fmt`` (with ``{k}``) repeated for every activity type key."""
-    return sep.join(fmt.format(k=k) for k in TYPE_KEYS.values())
-
-
-def packed_column(prefix: str, activity_type: str) -> str:
-    """The column (``{prefix}_even`` or ``{prefix}_odd``) holding a type's count."""
-    return f"{prefix}_{'odd' if TYPE_INDEX[activity_type] % 2 else 'even'}"
-
-
-def type_count(prefix: str, activity_type: str) -> str:
-    """SQL: the count of ``activity_type`` in the packed columns ``{prefix}_even`` /
-    ``{prefix}_odd`` (e.g. ``r.present`` — or sums of them)."""
-    shift = FIELD_BITS * (TYPE_INDEX[activity_type] // 2)
-    column = packed_column(prefix, activity_type)
-    return f"(({column} >> {shift}::HUGEINT) & {2**FIELD_BITS - 1}::HUGEINT)::BIGINT"
-
-
-SUBGRID_KEYS_SELECT = """SELECT
-    (row_number() OVER (ORDER BY village_id, subgrid_id))::INTEGER AS subgrid_key,
-    subgrid_id, village_id
-FROM subgrid"""
-
-MEMBER_SELECT = """SELECT
-    (row_number() OVER (ORDER BY k.subgrid_key, p.person_id))::INTEGER AS person_key,
-    p.person_id, k.subgrid_key,
-    date_trunc('month', p.active_from)::DATE AS first_month,
-    date_trunc('month', p.active_to)::DATE AS last_month
-FROM person p
-JOIN {subgrids} k ON k.subgrid_id = p.subgrid_id
-WHERE p.is_party_member"""
-
-# The activities of the months being computed, with their sub-grid key and a one in
-# the field of their type (``even_bit``/``odd_bit``, see FIELD_BITS). ``{where}``
-# selects the months.
-ACTS_SELECT = """SELECT a.activity_id, month, a.village_id, k.subgrid_key, a.activity_type,
-    CASE WHEN i % 2 = 0 THEN 1::HUGEINT << ({bits} * (i // 2))::HUGEINT
-         ELSE 0::HUGEINT END AS even_bit,
-    CASE WHEN i % 2 = 1 THEN 1::HUGEINT << ({bits} * (i // 2))::HUGEINT
-         ELSE 0::HUGEINT END AS odd_bit
-FROM (SELECT *, date_trunc('month', activity_date)::DATE AS month,
-          list_position($activity_types::VARCHAR[], activity_type) - 1 AS i
-      FROM activity) a
-LEFT JOIN {subgrids} k ON k.subgrid_id = a.subgrid_id
-WHERE {where}""".replace("{bits}", str(FIELD_BITS))
-
-# A member's sign-ins of a month while on the roll (the only sign-ins any rollup
-# depends on). ``own``: at an activity of the member's own sub-grid.
-SIGNINS_FROM = """attendance t
-JOIN {acts} a ON a.activity_id = t.activity_id
-JOIN {members} m ON m.person_id = t.person_id
-WHERE a.month BETWEEN m.first_month AND coalesce(m.last_month, $open_end)"""
-
-# ``t.mode IS NOT DISTINCT FROM``: 参与方式 is optional, and with ``=`` a member whose
-# only 学习教育 attendance of a month had none got a NULL ``reached_home``, which the
-# NOT NULL column refused: the whole load failed.
-MEMBER_MONTH_SELECT = """SELECT a.month, m.subgrid_key, m.person_key,
-    bool_or(a.activity_type = $t_study_type AND t.status = $s_present) AS reached,
-    bool_or(a.activity_type = $t_study_type AND t.status = $s_present
-            AND t.mode IS NOT DISTINCT FROM $m_home) AS reached_home,
-    (count(*) FILTER (WHERE a.activity_type = $t_volunteer_type
-                      AND t.status = $s_present))::INTEGER AS volunteer,
-    {packed}
-FROM {signins}
-GROUP BY a.month, m.subgrid_key, m.person_key""".replace(
-    "{packed}",
-    ",\n    ".join(
-        f"coalesce(sum(a.{half}_bit) FILTER (WHERE a.subgrid_key = m.subgrid_key"
-        f" AND t.status = $s_{status}), 0)::HUGEINT AS {status}_{half}"
-        for status in ("present", "leave")
-        for half in ("even", "odd")
-    ),
-)
-
-
-def _subgrid_month_select(acts: str, members: str, member_month: str, subgrids: str) -> str:
-    """``ru_subgrid_month`` rows: every sub-grid × every month of ``acts``.
-
-    ``member_month`` holds the member rows of (at least) those months.
-    """
-    held = each_type("count(*) FILTER (WHERE activity_type = $t_{k}) AS held_{k}", ",\n        ")
-    # Packed sums, unpacked once per sub-grid and month (see FIELD_BITS).
-    packed = ",\n        ".join(
-        f"sum(r.{status}_{half}) AS {status}_{half}"
-        for status in ("present", "leave")
-        for half in ("even", "odd")
-    )
-    counts = ",\n    ".join(
-        f"coalesce({type_count(f'g.{status}', t)}, 0)::INTEGER AS {status}_{k}"
-        for status in ("present", "leave")
-        for t, k in TYPE_KEYS.items()
-    )
-    out = each_type("coalesce(h.held_{k}, 0)::SMALLINT AS held_{k}") + ",\n    " + counts
-    return f"""WITH ru_months AS (SELECT DISTINCT month FROM {acts}),
-ru_held AS (
-    SELECT month, subgrid_key,
-        {held}
-    FROM {acts}
-    WHERE subgrid_key IS NOT NULL
-    GROUP BY month, subgrid_key
-),
-ru_roll AS (
-    SELECT o.month, m.subgrid_key, count(*) AS members
-    FROM {members} m
-    JOIN ru_months o ON o.month BETWEEN m.first_month AND coalesce(m.last_month, $open_end)
-    GROUP BY o.month, m.subgrid_key
-),
-ru_signed AS (
-    SELECT r.month, r.subgrid_key,
-        count(*) FILTER (WHERE r.reached) AS reached,
-        count(*) FILTER (WHERE r.reached_home) AS reached_home,
-        count(*) FILTER (WHERE r.volunteer > 0) AS volunteer_members,
-        {packed}
-    FROM {member_month} r
-    WHERE r.month IN (SELECT month FROM ru_months)
-    GROUP BY r.month, r.subgrid_key
-)
-SELECT o.month, s.subgrid_key,
-    coalesce(l.members, 0)::INTEGER AS members,
-    coalesce(g.reached, 0)::INTEGER AS reached,
-    coalesce(g.reached_home, 0)::INTEGER AS reached_home,
-    coalesce(g.volunteer_members, 0)::INTEGER AS volunteer_members,
-    {out}
-FROM {subgrids} s
-CROSS JOIN ru_months o
-LEFT JOIN ru_roll l ON l.month = o.month AND l.subgrid_key = s.subgrid_key
-LEFT JOIN ru_held h ON h.month = o.month AND h.subgrid_key = s.subgrid_key
-LEFT JOIN ru_signed g ON g.month = o.month AND g.subgrid_key = s.subgrid_key"""
-
-
-def _village_month_select(acts: str) -> str:
-    held = each_type("(count(*) FILTER (WHERE activity_type = $t_{k}))::SMALLINT AS held_{k}")
-    return f"""SELECT month, village_id,
-    {held}
-FROM {acts}
-GROUP BY month, village_id"""
-
-
-# Deductions with the keys of the unit they are recorded on: a sub-grid (its key), a
-# person (their sub-grid's key; ``person_key`` when a member), or anything else
-# (village, town: no keys).
-DEDUCTION_SELECT = """SELECT d.unit_id, date_trunc('month', d.deduction_date)::DATE AS month,
-    d.points::DOUBLE AS points,
-    coalesce(sk.subgrid_key, psk.subgrid_key) AS subgrid_key,
-    sk.subgrid_key IS NOT NULL AS on_subgrid,
-    p.person_id IS NOT NULL AS on_person,
-    m.person_key
-FROM deduction d
-LEFT JOIN {subgrids} sk ON sk.subgrid_id = d.unit_id
-LEFT JOIN person p ON p.person_id = d.unit_id
-LEFT JOIN {subgrids} psk ON psk.subgrid_id = p.subgrid_id
-LEFT JOIN {members} m ON m.person_id = d.unit_id"""
-
-# Survey scores of sub-grids, with the months their period covers (2026H1, 2026Q3,
-# 2026 or 2026-05; other spellings are left out).
-SURVEY_SELECT = r"""SELECT sk.subgrid_key, e.index_name, e.rater,
-    e.score::DOUBLE AS score, p.p_start, p.p_end
-FROM evaluation e
-JOIN {subgrids} sk ON sk.subgrid_id = e.unit_id
-JOIN (
-    SELECT period,
-        CASE WHEN regexp_full_match(period, '\d{4}H[12]')
-                  THEN make_date(y, CASE WHEN period[6] = '1' THEN 1 ELSE 7 END, 1)
-             WHEN regexp_full_match(period, '\d{4}Q[1-4]')
-                  THEN make_date(y, 3 * period[6]::INTEGER - 2, 1)
-             WHEN regexp_full_match(period, '\d{4}') THEN make_date(y, 1, 1)
-             WHEN regexp_full_match(period, '\d{4}-(0[1-9]|1[0-2])')
-                  THEN make_date(y, period[6:7]::INTEGER, 1)
-        END AS p_start,
-        CASE WHEN regexp_full_match(period, '\d{4}H[12]')
-                  THEN make_date(y, CASE WHEN period[6] = '1' THEN 6 ELSE 12 END, 1)
-             WHEN regexp_full_match(period, '\d{4}Q[1-4]')
-                  THEN make_date(y, 3 * period[6]::INTEGER, 1)
-             WHEN regexp_full_match(period, '\d{4}') THEN make_date(y, 12, 1)
-             WHEN regexp_full_match(period, '\d{4}-(0[1-9]|1[0-2])')
-                  THEN make_date(y, period[6:7]::INTEGER, 1)
-        END AS p_end
-    FROM (SELECT DISTINCT period,
-                 TRY_CAST(period[1:4] AS INTEGER) AS y FROM evaluation)
-) p ON p.period = e.period
-WHERE p.p_start IS NOT NULL"""
-
-
-def _fill(sql: str, **names: str) -> str:
-    for name, value in names.items():
-        sql = sql.replace("{" + name + "}", value)
-    return sql
-
-
-def direct_relations() -> dict[str, str]:
-    """The rollups as subqueries over the base tables (every month), for metrics.
-
-    Same names and columns as the tables; ``metrics`` uses these when the rollups are
-    not ready, and the tests compare both paths.
-    """
-    subgrids = f"({SUBGRID_KEYS_SELECT})"
-    members = "(" + _fill(MEMBER_SELECT, subgrids=subgrids) + ")"
-    acts = "(" + _fill(ACTS_SELECT, subgrids=subgrids, where="TRUE") + ")"
-    signins = _fill(SIGNINS_FROM, acts=acts, members=members)
-    member_month = "(" + _fill(MEMBER_MONTH_SELECT, signins=signins) + ")"
-    return {
-        "ru_subgrid": subgrids,
-        "ru_member": members,
-        "ru_member_month": member_month,
-        "ru_subgrid_month": "("
-        + _subgrid_month_select(acts, members, member_month, subgrids)
-        + ")",
-        "ru_village_month": f"({_village_month_select(acts)})",
-        "ru_deduction": "(" + _fill(DEDUCTION_SELECT, subgrids=subgrids, members=members) + ")",
-        "ru_survey": "(" + _fill(SURVEY_SELECT, subgrids=subgrids) + ")",
-    }
-
-
-DDL = {
-    "ru_subgrid": """CREATE TABLE IF NOT EXISTS ru_subgrid (
-    subgrid_key INTEGER NOT NULL,
-    subgrid_id VARCHAR NOT NULL,
-    village_id VARCHAR NOT NULL
-)""",
-    "ru_member": """CREATE TABLE IF NOT EXISTS ru_member (
-    person_key INTEGER NOT NULL,
-    person_id VARCHAR NOT NULL,
-    subgrid_key INTEGER NOT NULL,
-    first_month DATE NOT NULL,
-    last_month DATE
-)""",
-    "ru_member_month": """CREATE TABLE IF NOT EXISTS ru_member_month (
-    month DATE NOT NULL,
-    subgrid_key INTEGER NOT NULL,
-    person_key INTEGER NOT NULL,
-    reached BOOLEAN NOT NULL,
-    reached_home BOOLEAN NOT NULL,
-    volunteer INTEGER NOT NULL,
-    present_even HUGEINT NOT NULL,
-    present_odd HUGEINT NOT NULL,
-    leave_even HUGEINT NOT NULL,
-    leave_odd HUGEINT NOT NULL
-)""",
-    "ru_subgrid_month": f"""CREATE TABLE IF NOT EXISTS ru_subgrid_month (
-    month DATE NOT NULL,
-    subgrid_key INTEGER NOT NULL,
-    members INTEGER NOT NULL,
-    reached INTEGER NOT NULL,
-    reached_home INTEGER NOT NULL,
-    volunteer_members INTEGER NOT NULL,
-    {each_type("held_{k} SMALLINT NOT NULL")},
-    {each_type("present_{k} INTEGER NOT NULL")},
-    {each_type("leave_{k} INTEGER NOT NULL")}
-)""",
-    "ru_village_month": f"""CREATE TABLE IF NOT EXISTS ru_village_month (
-    month DATE NOT NULL,
-    village_id VARCHAR NOT NULL,
-    {each_type("held_{k} SMALLINT NOT NULL")}
-)""",
-    "ru_deduction": """CREATE TABLE IF NOT EXISTS ru_deduction (
-    unit_id VARCHAR NOT NULL,
-    month DATE NOT NULL,
-    points DOUBLE NOT NULL,
-    subgrid_key INTEGER,
-    on_subgrid BOOLEAN NOT NULL,
-    on_person BOOLEAN NOT NULL,
-    person_key INTEGER
-)""",
-    "ru_survey": """CREATE TABLE IF NOT EXISTS ru_survey (
-    subgrid_key INTEGER NOT NULL,
-    index_name VARCHAR NOT NULL,
-    rater VARCHAR NOT NULL,
-    score DOUBLE NOT NULL,
-    p_start DATE NOT NULL,
-    p_end DATE NOT NULL
-)""",
-}
-
-# The layout version stored under LAYOUT_KEY: ROLLUP_VERSION (bumped by hand when a
-# table's meaning changes) and a digest of the DDL (which changes by itself when a
-# column does).
-ROLLUP_LAYOUT = (
-    ROLLUP_VERSION
-    + "/"
-    + hashlib.sha256("\n".join(DDL[t] for t in TABLES).encode()).hexdigest()[:12]
+from store.database import transaction
+from store.rollup_layout import (
+    ACTS_SELECT,
+    DDL,
+    DEDUCTION_SELECT,
+    FORMER_TABLES,
+    LAYOUT_KEY,
+    MEMBER_MONTH_SELECT,
+    MEMBER_SELECT,
+    MONTHLY_KINDS,
+    MONTHLY_TABLES,
+    ROLLUP_LAYOUT,
+    ROLLUP_VERSION,
+    ROSTER_KEY,
+    SIGNINS_FROM,
+    SOURCES_KEY,
+    STATE_KEY,
+    SUBGRID_KEYS_SELECT,
+    SURVEY_SELECT,
+    TABLES,
+    TYPE_LIMIT,
+    bound,
+    each_type,
+    fill_names,
+    params,
+    read_meta,
+    rollups_ready,
+    subgrid_month_select,
+    village_month_select,
 )
 
 # What the member rollups depend on besides activities and sign-ins: if any of it
@@ -456,21 +68,8 @@ SELECT concat_ws('/',
 """
 
 
-def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    try:
-        rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
-    except duckdb.CatalogException:
-        return None
-    return rows[0][0] if rows else None
-
-
 def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
-
-
-def rollups_ready(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when the rollup tables exist in the current layout and are fully built."""
-    return _meta(con, STATE_KEY) == ROLLUP_VERSION
 
 
 def create_rollups(con: duckdb.DuckDBPyConnection) -> None:
@@ -496,7 +95,7 @@ def create_rollups(con: duckdb.DuckDBPyConnection) -> None:
         _set_meta(con, LAYOUT_KEY, ROLLUP_LAYOUT)
         _set_meta(con, STATE_KEY, "pending")
         return
-    stored, state = _meta(con, LAYOUT_KEY), _meta(con, STATE_KEY)
+    stored, state = read_meta(con, LAYOUT_KEY), read_meta(con, STATE_KEY)
     if (
         live == _expected_layout()
         and stored in (None, ROLLUP_LAYOUT)
@@ -507,7 +106,8 @@ def create_rollups(con: duckdb.DuckDBPyConnection) -> None:
         if state is None:
             _set_meta(con, STATE_KEY, "pending")
         return
-    _in_transaction(con, _rebuild)
+    with transaction(con, join=True):
+        _rebuild(con)
 
 
 def _rebuild(con: duckdb.DuckDBPyConnection) -> None:
@@ -519,31 +119,6 @@ def _rebuild(con: duckdb.DuckDBPyConnection) -> None:
     _set_meta(con, LAYOUT_KEY, ROLLUP_LAYOUT)
     _set_meta(con, STATE_KEY, "pending")
     refresh(con)
-
-
-def _in_transaction(con: duckdb.DuckDBPyConnection, work) -> None:
-    """Run ``work(con)`` in the caller's open transaction, or else in one of its own."""
-    if _transaction_open(con):
-        work(con)
-        return
-    con.execute("BEGIN TRANSACTION")
-    try:
-        work(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
-def _transaction_open(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether ``con`` is inside an explicit transaction.
-
-    Two statements see the same ``txid_current()`` only inside one; in auto-commit mode
-    each statement is a transaction of its own. (Trying ``BEGIN`` instead would abort
-    the caller's transaction when one is open.)
-    """
-    first = con.execute("SELECT txid_current()").fetchall()[0][0]
-    return con.execute("SELECT txid_current()").fetchall()[0][0] == first
 
 
 # The columns of the rollup tables of this database (current or former names), per
@@ -614,13 +189,13 @@ def refresh(
     Runs inside the caller's transaction: it never begins or commits one.
     """
     roster = con.execute(ROSTER_FINGERPRINT).fetchall()[0][0]
-    if months is not None and (not rollups_ready(con) or _meta(con, ROSTER_KEY) != roster):
+    if months is not None and (not rollups_ready(con) or read_meta(con, ROSTER_KEY) != roster):
         months = None
     if months is None:
         for table in TABLES:
             con.execute(f"DELETE FROM {table}")
         con.execute(f"INSERT INTO ru_subgrid {SUBGRID_KEYS_SELECT}")
-        sql = _fill(MEMBER_SELECT, subgrids="ru_subgrid")
+        sql = fill_names(MEMBER_SELECT, subgrids="ru_subgrid")
         con.execute(f"INSERT INTO ru_member SELECT * FROM ({sql}) ORDER BY person_key")
         every = "SELECT DISTINCT date_trunc('month', activity_date)::DATE FROM activity"
         _recompute_months(con, [r[0] for r in con.execute(every).fetchall()])
@@ -631,7 +206,7 @@ def refresh(
             _rebuild_sources(con)
     else:
         _recompute_months(con, _firsts(months))
-        if _meta(con, SOURCES_KEY) != _source_fingerprints(con):
+        if read_meta(con, SOURCES_KEY) != _source_fingerprints(con):
             _rebuild_sources(con)
     _set_meta(con, ROSTER_KEY, roster)
     _set_meta(con, STATE_KEY, ROLLUP_VERSION)
@@ -653,17 +228,17 @@ def _recompute_months(con: duckdb.DuckDBPyConnection, months: list[date]) -> Non
     for table in MONTHLY_TABLES:
         con.execute(f"DELETE FROM {table} WHERE month IN (SELECT unnest(?::DATE[]))", [months])
     values = params()
-    sql = "CREATE OR REPLACE TEMP TABLE _ru_acts AS " + _fill(
+    sql = "CREATE OR REPLACE TEMP TABLE _ru_acts AS " + fill_names(
         ACTS_SELECT, subgrids="ru_subgrid", where=MONTHS_WHERE
     )
     con.execute(sql, bound(sql, values | _month_range(months)))
     try:
-        signins = _fill(SIGNINS_FROM, acts="_ru_acts", members="ru_member")
-        select = _fill(MEMBER_MONTH_SELECT, signins=signins)
+        signins = fill_names(SIGNINS_FROM, acts="_ru_acts", members="ru_member")
+        select = fill_names(MEMBER_MONTH_SELECT, signins=signins)
         _insert(con, "ru_member_month", select, values, "month, subgrid_key, person_key")
-        select = _subgrid_month_select("_ru_acts", "ru_member", "ru_member_month", "ru_subgrid")
+        select = subgrid_month_select("_ru_acts", "ru_member", "ru_member_month", "ru_subgrid")
         _insert(con, "ru_subgrid_month", select, values, "month, subgrid_key")
-        _insert(con, "ru_village_month", _village_month_select("_ru_acts"), values, "month")
+        _insert(con, "ru_village_month", village_month_select("_ru_acts"), values, "month")
     finally:
         # After a failed statement the transaction is aborted and this DROP fails too,
         # hiding the error that matters (the table goes with the caller's rollback).
@@ -692,9 +267,9 @@ def _rebuild_sources(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("ru_deduction", "ru_survey"):
         con.execute(f"DELETE FROM {table}")
     values = params()
-    deduction = _fill(DEDUCTION_SELECT, subgrids="ru_subgrid", members="ru_member")
+    deduction = fill_names(DEDUCTION_SELECT, subgrids="ru_subgrid", members="ru_member")
     _insert(con, "ru_deduction", deduction, values, "month, unit_id")
-    survey = _fill(SURVEY_SELECT, subgrids="ru_subgrid")
+    survey = fill_names(SURVEY_SELECT, subgrids="ru_subgrid")
     _insert(con, "ru_survey", survey, values, "subgrid_key, index_name, rater")
     _set_meta(con, SOURCES_KEY, _source_fingerprints(con))
 

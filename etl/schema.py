@@ -1,6 +1,6 @@
 """DuckDB schema (DESIGN §7.2): one table per file kind, plus the upload audit.
 
-Table and column names come from :mod:`etl.contracts`. Natural keys are enforced by
+Table and column names come from :mod:`store.contracts`. Natural keys are enforced by
 the loader rather than by PRIMARY KEY constraints: an ART index over tens of millions
 of attendance rows costs more memory and load time than the anti-join the loader
 does anyway.
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import duckdb
 
-from etl.contracts import KINDS, Kind
 from etl.rollups import create_rollups
+from store.contracts import KINDS, Kind
 
 SCHEMA_VERSION = "3"
 
@@ -83,7 +83,7 @@ CREATE TABLE IF NOT EXISTS boundary (
 )
 """
 
-# Who did what and when: sign-ins, uploads, undos, exports (see etl.audit).
+# Who did what and when: sign-ins, uploads, undos, exports (see store.audit).
 AUDIT_DDL = """
 CREATE TABLE IF NOT EXISTS audit_log (
     logged_at TIMESTAMP NOT NULL,

@@ -12,8 +12,8 @@ import io
 import polars as pl
 import xlsxwriter
 
-from etl import contracts as ct
-from etl.contracts import UPLOAD_KINDS, Kind
+from store import contracts as ct
+from store.contracts import UPLOAD_KINDS, Kind
 
 EXAMPLES: dict[str, dict[str, str]] = {
     "person": {

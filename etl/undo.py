@@ -15,10 +15,11 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from etl.contracts import KINDS, Kind
 from etl.schema import prior_table
-from etl.upsert import batch_keys, key_match, months_touched, read_keys_blob, run_sql
+from etl.upsert import batch_keys, key_match, months_touched, read_keys_blob
 from etl.validate import REFERENCES
+from store.contracts import KINDS, Kind
+from store.database import run_sql
 
 
 class UndoRefused(Exception):

@@ -26,10 +26,11 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from etl.contracts import KINDS, Kind
 from etl.reader import ROW
 from etl.schema import prior_table
 from etl.validate import PART, POLARS_TYPES, Part, empty_report
+from store.contracts import KINDS, Kind
+from store.database import run_sql
 
 LOAD_ORDER = (
     "village",
@@ -65,12 +66,6 @@ class Written:
     batch_id: int
     counts: Counts
     months: set[date] | None  # None: the roster changed (every month)
-
-
-def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> list[tuple]:
-    """Execute and fetch everything: DuckDB 2 refuses new work on a connection while a
-    result is still pending, even an INSERT's row count."""
-    return con.execute(sql, params or []).fetchall()
 
 
 def key_match(kind: Kind, left: str, right: str) -> str:

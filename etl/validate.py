@@ -31,8 +31,6 @@ from datetime import date, datetime, timedelta
 import duckdb
 import polars as pl
 
-from etl import contracts as ct
-from etl.contracts import ENUMS, KINDS, Kind
 from etl.normalize import (
     clean,
     fast_parse,
@@ -43,6 +41,8 @@ from etl.normalize import (
     parse_periods,
 )
 from etl.reader import ROW, RawTable, clean_columns, non_empty_rows
+from store import contracts as ct
+from store.contracts import ENUMS, KINDS, Kind
 
 PART = "_part"  # index of the table within the upload
 TEXT = "__text"  # suffix of the as-written text columns kept for reports

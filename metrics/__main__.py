@@ -27,7 +27,6 @@ import duckdb
 import polars as pl
 
 from auth.store import UserStore
-from etl.db import connect, resolve_db_path
 from metrics.assessment import assessment
 from metrics.config import load_config
 from metrics.coverage import coverage_by_month
@@ -36,6 +35,8 @@ from metrics.indices import indices
 from metrics.response import response_summary
 from metrics.scope import ScopeDenied, allowed_filter, restricted_to
 from metrics.study import study_by_month
+from store.database import connect
+from store.paths import resolve_db_path
 from store.toml_config import ConfigError
 
 # Each command: the function giving its rows and the §7.3 field names, in order.

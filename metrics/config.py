@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from etl.contracts import ACTIVITY_TYPES, REPORT_CATEGORIES
-from etl.db import CONFIG_DIR
+from store.contracts import ACTIVITY_TYPES, REPORT_CATEGORIES
+from store.paths import CONFIG_DIR
 from store.toml_config import ConfigTable, number_text, read_config_file
 
 CONFIG_FILES = ("coverage", "study", "response", "indices", "assessment", "alerts")

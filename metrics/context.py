@@ -41,8 +41,6 @@ from functools import cached_property
 import duckdb
 import polars as pl
 
-from etl import rollups
-from etl.rollups import TYPE_KEYS, bound
 from metrics.config import THRESHOLD_TOLERANCE, Config, Threshold, default_config
 from metrics.context_reports import REPORTS, ReportFrames
 from metrics.context_vanguard import VANGUARD_PARTS, VanguardFrames
@@ -57,6 +55,8 @@ from metrics.frames import (
     per_subgrid,
     shared_property,
 )
+from store import rollup_layout
+from store.rollup_layout import TYPE_KEYS, bound
 
 # What the metric modules (and metrics.batch) take from here.
 __all__ = [
@@ -106,15 +106,15 @@ def relations(con: duckdb.DuckDBPyConnection, use_rollups: bool = True) -> dict[
     memo = _shared.get()
     if memo is not None and use_rollups:
         if "rollups_ready" not in memo:
-            memo["rollups_ready"] = rollups.rollups_ready(con)
+            memo["rollups_ready"] = rollup_layout.rollups_ready(con)
         ready = memo["rollups_ready"]
     else:
-        ready = use_rollups and rollups.rollups_ready(con)
+        ready = use_rollups and rollup_layout.rollups_ready(con)
     if ready:
-        out = {name: name for name in rollups.TABLES}
+        out = {name: name for name in rollup_layout.TABLES}
         out["data_months"] = "(SELECT DISTINCT month FROM ru_village_month)"
     else:
-        out = rollups.direct_relations()
+        out = rollup_layout.direct_relations()
         out["data_months"] = (
             "(SELECT DISTINCT date_trunc('month', activity_date)::DATE AS month FROM activity)"
         )
@@ -291,7 +291,7 @@ class Context(ReportFrames, VanguardFrames):
         resp = self.config.response
         out = {
             **self.f.params(),
-            **rollups.params(),
+            **rollup_layout.params(),
             "span_start": self.span[0],
             "prev_start": self.f.previous().start,
             "cal_months": self.span,

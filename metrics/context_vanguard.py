@@ -13,8 +13,8 @@ from functools import cached_property
 
 import polars as pl
 
-from etl.rollups import OPEN_END, TYPE_KEYS, packed_column, type_count
 from metrics.frames import per_subgrid
+from store.rollup_layout import OPEN_END, TYPE_KEYS, packed_column, type_count
 
 VANGUARD_PARTS = ("attendance", "study", "role")
 

@@ -26,11 +26,11 @@ from itertools import pairwise
 import duckdb
 import polars as pl
 
-from etl.contracts import REPORT_CATEGORIES
 from metrics.config import Config
 from metrics.context import ALL_CATEGORIES, Context
 from metrics.filters import Filter
 from metrics.scope import scoped
+from store.contracts import REPORT_CATEGORIES
 
 CATEGORY_ORDER = [ALL_CATEGORIES, *REPORT_CATEGORIES]
 FUNNEL_STAGES = ("上报", "受理", "核实", "办结")

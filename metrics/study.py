@@ -14,11 +14,11 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from etl.rollups import OPEN_END
 from metrics.config import Config
 from metrics.context import Context, ratio
 from metrics.filters import Filter
 from metrics.scope import scoped
+from store.rollup_layout import OPEN_END
 
 RATES = [
     ratio("reached", "member_months").alias("coverage"),

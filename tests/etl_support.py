@@ -15,8 +15,8 @@ import duckdb
 import polars as pl
 import xlsxwriter
 
-from etl.contracts import KINDS
-from etl.db import connect
+from store.contracts import KINDS
+from store.database import connect
 
 DATA_TABLES = tuple(KINDS)  # the §7.2 tables (registry and uploads)
 FULL_WIDTH = str.maketrans(

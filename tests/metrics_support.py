@@ -15,9 +15,9 @@ import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from etl.db import connect
 from etl.rollups import refresh
 from etl.schema import create_schema
+from store.database import connect
 
 
 def ts(text: str | None) -> datetime | None:

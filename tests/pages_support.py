@@ -9,8 +9,9 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from auth.roles import LEADER, OFFICE, SECRETARY, User
-from etl.db import REPO_ROOT, connect
 from etl.rollups import refresh
+from store.database import connect
+from store.paths import REPO_ROOT
 
 DASHBOARD = str(REPO_ROOT / "dashboard.py")
 

@@ -24,8 +24,6 @@ from streamlit.testing.v1.errors import AppTestError
 import metrics
 from auth.roles import ADMIN, LEADER, OFFICE, SECRETARY, User
 from auth.store import UserStore
-from etl import audit
-from etl.db import REPO_ROOT, connect
 from metrics import Filter
 from metrics import scope as metric_scope
 from metrics.assessment import assessment
@@ -34,6 +32,9 @@ from metrics.overview import kpis, town_summary
 from metrics.registry import villages
 from metrics.rows import attendance_rows, report_rows
 from metrics.scope import ScopeDenied, restricted_to
+from store import audit
+from store.database import connect
+from store.paths import REPO_ROOT
 from tests.pages_support import DASHBOARD, run_page, secretary, sign_in, texts
 from ui.auth_gate import _throttle
 from ui.page import PAGES

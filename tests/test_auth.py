@@ -23,7 +23,7 @@ from auth.settings import (
     load_settings,
 )
 from auth.store import DEFAULT_USERS_FILE, UserStore, UserStoreError, current_store
-from etl.db import REPO_ROOT
+from store.paths import REPO_ROOT
 from store.toml_config import ConfigError
 
 

@@ -39,10 +39,10 @@ import pytest
 from playwright.async_api import async_playwright
 
 from auth.roles import LEADER, OFFICE
-from etl.db import connect
 from etl.generate import generate
 from etl.load import load_paths
 from metrics import Filter, overview, registry
+from store.database import connect
 from tests.browser_support import (
     ARTIFACTS,
     CHROMIUM,

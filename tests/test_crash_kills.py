@@ -31,9 +31,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.db import REPO_ROOT, connect
 from etl.init_db import init_database
 from etl.load import load_paths
+from store.database import connect
+from store.paths import REPO_ROOT
 from tests.etl_support import content_hashes, copy_db, read_text
 
 KILLS = 20
@@ -45,7 +46,7 @@ TIMESTAMPED = ("upload", "audit_log")
 LOADER = """
 import sys, time
 print("start", time.monotonic(), flush=True)
-from etl.db import connect
+from store.database import connect
 from etl.load import load_paths
 def progress(step, total, label):
     if label.startswith("写入") and step == 0:

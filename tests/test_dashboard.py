@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from etl.db import REPO_ROOT, connect
 from metrics.overview import town_summary
+from store.database import connect
+from store.paths import REPO_ROOT
 from tests.pages_support import LEADER_USER, run_page, sign_in, texts
 
 

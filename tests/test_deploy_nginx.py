@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.db import REPO_ROOT
+from store.paths import REPO_ROOT
 from tests.browser_support import free_port
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")

@@ -16,9 +16,9 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from auth.roles import OFFICE
-from etl.db import connect
 from etl.generate import generate
 from metrics import registry
+from store.database import connect
 from tests import browser_support
 from tests.browser_support import (
     ARTIFACTS,

@@ -13,8 +13,9 @@ import polars as pl
 import pytest
 
 from etl.__main__ import main
-from etl.db import REPO_ROOT, connect
 from etl.init_db import init_database
+from store.database import connect
+from store.paths import REPO_ROOT
 from tests.etl_support import (
     content_hashes,
     copy_db,
@@ -148,7 +149,7 @@ def test_busy_database_waits_then_explains_without_traceback(db, sample_dir):
 
 LOADER = """
 import sys, time
-from etl.db import connect
+from store.database import connect
 from etl.load import load_paths
 def progress(step, total, label):
     if label.startswith("写入") and step == 0:

@@ -9,9 +9,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl import audit
-from etl.contracts import KINDS
-from etl.db import connect
 from etl.init_db import init_database
 from etl.load import (
     UndoRefused,
@@ -21,6 +18,9 @@ from etl.load import (
     upload_history,
     validate_uploads,
 )
+from store import audit
+from store.contracts import KINDS
+from store.database import connect
 from tests.etl_support import (
     FULL_WIDTH,
     content_hashes,

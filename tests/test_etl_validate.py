@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from etl.contracts import ACTIVITY_TYPES
-from etl.db import connect
 from etl.load import UploadRejected, load_uploads, today_local
+from store.contracts import ACTIVITY_TYPES
+from store.database import connect
 from tests.etl_support import content_hashes, copy_db, xlsx_bytes
 
 ACTIVITY_HEADER = (

@@ -39,13 +39,13 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from etl.contracts import KINDS
-from etl.db import connect
 from etl.init_db import init_database
 from etl.limits import ReadLimits
 from etl.load import UploadRejected, load_paths, load_uploads, undo_upload, validate_uploads
 from etl.prescan import LimitExceeded
 from etl.reader import ReadError, read_upload
+from store.contracts import KINDS
+from store.database import connect
 from tests import hostile_files as hostile
 from tests.etl_support import DATA_TABLES, all_tables, content_hashes
 

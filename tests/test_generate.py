@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.contracts import KINDS, REPORT_CATEGORIES
 from etl.generate import SPRING_FESTIVAL, generate
 from etl.loader import read_canonical_csv
+from store.contracts import KINDS, REPORT_CATEGORIES
 
 
 def _read_all(sample_dir: Path, kind: str) -> pl.DataFrame:

@@ -23,12 +23,13 @@ import polars as pl
 import pytest
 
 from etl.boundaries import BoundaryError, replace_boundaries
-from etl.db import REPO_ROOT, connect
 from etl.isolation import UnsafeInput, run_isolated
 from etl.limits import IsolationLimits, Limits, ReadLimits, default_limits, load_limits
 from etl.load import UploadRejected, load_uploads, validate_uploads
 from etl.prescan import LimitExceeded
 from etl.reader import read_upload
+from store.database import connect
+from store.paths import REPO_ROOT
 from tests import hostile_files as hostile
 from tests import isolation_targets as targets
 from tests.etl_support import content_hashes
@@ -212,8 +213,8 @@ def test_a_real_file_that_needs_too_much_memory_is_rejected_safely(db):
     before = content_hashes(con)
     result = validate_uploads(con, [("大文件.csv", data)], limits=limits)
     assert not result.ok
-    (reason,) = result.errors["原因"].to_list()
-    assert "大文件.csv" in reason and "无法安全读取" in reason and "300 MB" in reason
+    ((name, reason),) = result.errors.select("文件", "原因").rows()
+    assert name == "大文件.csv" and "无法安全读取" in reason and "300 MB" in reason
     assert content_hashes(con) == before
     # The same file within the configured limits reads (the rejection was the limit).
     assert validate_uploads(con, [("大文件.csv", data)]).files[0].rows == 600_000

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from auth.roles import LEADER, OFFICE
-from etl.db import REPO_ROOT
+from store.paths import REPO_ROOT
 from tests import hostile_files as hostile
 from tests.browser_support import (
     ARTIFACTS,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from etl.__main__ import main
-from etl.contracts import KINDS
-from etl.db import connect
 from etl.loader import read_canonical_csv
+from store.contracts import KINDS
+from store.database import connect
 from tests.conftest import SAMPLE_END, SAMPLE_MONTHS
 
 

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from etl.db import REPO_ROOT
 from metrics.__main__ import COMMANDS, main
+from store.paths import REPO_ROOT
 from tests.metrics_support import GridBuilder
 
 FIELDS = {

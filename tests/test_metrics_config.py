@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from etl.db import CONFIG_DIR
 from metrics.config import load_config
 from metrics.filters import Filter, FilterError, parse_month
+from store.paths import CONFIG_DIR
 from store.toml_config import ConfigError
 
 

@@ -12,10 +12,10 @@ from datetime import date
 import polars as pl
 import pytest
 
-from etl.db import connect
 from metrics.filters import Filter
 from metrics.response import response_summary
 from metrics.study import study_by_month
+from store.database import connect
 
 
 @pytest.fixture(scope="module")

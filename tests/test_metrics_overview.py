@@ -7,7 +7,6 @@ from dataclasses import replace
 import polars as pl
 import pytest
 
-from etl.db import connect
 from metrics import batch
 from metrics.assessment import assessment, rank_change
 from metrics.config import default_config
@@ -19,6 +18,7 @@ from metrics.overview import alerts, kpi_trend, kpis, scorecard
 from metrics.response import response_summary
 from metrics.rows import activity_rows, attendance_rows, report_rows
 from metrics.study import study_summary
+from store.database import connect
 from tests.metrics_support import GridBuilder, row
 
 RANGE = Filter.parse("2026-04", "2026-09", "village")

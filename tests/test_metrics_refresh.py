@@ -15,10 +15,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import metrics.context
-from etl.db import connect
 from etl.init_db import init_database
 from etl.load import load_uploads, undo_upload
-from etl.rollups import TABLES, TYPE_LIMIT, refresh
+from etl.rollups import refresh
 from metrics import Filter, batch
 from metrics.assessment import assessment, rank_change
 from metrics.config import Threshold
@@ -33,6 +32,8 @@ from metrics.response import (
     response_summary,
 )
 from metrics.study import not_reached, study_summary
+from store.database import connect
+from store.rollup_layout import TABLES, TYPE_LIMIT
 from tests.etl_support import copy_db, map_column, month_files, read_text, sources, table_hash
 from tests.metrics_support import GridBuilder
 

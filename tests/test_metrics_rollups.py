@@ -7,16 +7,7 @@ from datetime import date
 import pytest
 from polars.testing import assert_frame_equal
 
-from etl.db import connect
-from etl.rollups import (
-    LAYOUT_KEY,
-    ROLLUP_LAYOUT,
-    ROLLUP_VERSION,
-    STATE_KEY,
-    create_rollups,
-    refresh,
-    rollups_ready,
-)
+from etl.rollups import create_rollups, refresh
 from metrics.assessment import assessment
 from metrics.coverage import coverage_by_month
 from metrics.filters import Filter
@@ -24,6 +15,8 @@ from metrics.indices import indices, vanguard_members
 from metrics.overview import kpi_trend
 from metrics.response import response_summary
 from metrics.study import not_reached, study_by_month
+from store.database import connect
+from store.rollup_layout import LAYOUT_KEY, ROLLUP_LAYOUT, ROLLUP_VERSION, STATE_KEY, rollups_ready
 from tests.etl_support import rollup_hashes
 from tests.metrics_support import GridBuilder
 

@@ -6,11 +6,12 @@ import shutil
 
 import pytest
 
-from etl.contracts import KINDS
-from etl.db import REGISTRY_DIR, connect
 from etl.load import validate_uploads
 from etl.templates import template_csv, template_kinds, template_xlsx
 from metrics.overview import town_summary
+from store.contracts import KINDS
+from store.database import connect
+from store.paths import REGISTRY_DIR
 from tests.pages_support import OFFICE_USER, run_page, texts
 
 NEW_ACTIVITY = (

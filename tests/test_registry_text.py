@@ -21,7 +21,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from auth.roles import OFFICE
-from etl.db import connect
+from store.database import connect
 from tests import browser_support
 from tests.browser_support import (
     CHROMIUM,

@@ -37,8 +37,8 @@ from auth.sign_in import (
 )
 from auth.store import UserStore
 from auth.throttle import Throttle
-from etl import audit
-from etl.db import REPO_ROOT
+from store import audit
+from store.paths import REPO_ROOT
 from tests.etl_support import copy_db
 from tests.pages_support import DASHBOARD, texts
 from ui.text import plain
@@ -437,7 +437,7 @@ def test_a_real_server_logs_an_unsafe_start_and_knows_the_proxied_client(tmp_pat
     the address in the header, not to the proxy."""
     from playwright.sync_api import sync_playwright
 
-    from etl.db import connect
+    from store.database import connect
     from tests.browser_support import (
         CHROMIUM,
         CHROMIUM_ARGS,

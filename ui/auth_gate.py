@@ -28,8 +28,8 @@ from auth.settings import ServerSettings, SignInSettings, client_address, curren
 from auth.sign_in import attempt, session_problem, unsafe_start_message
 from auth.store import UserStore, UserStoreError, current_store, demo_password, loose_mode
 from auth.throttle import Throttle
-from etl import audit
-from etl.db import resolve_db_path
+from store import audit
+from store.paths import resolve_db_path
 from store.toml_config import ConfigError
 from ui.db import cursor
 from ui.text import plain

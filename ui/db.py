@@ -9,9 +9,10 @@ import threading
 import duckdb
 import streamlit as st
 
-from etl.db import connect, resolve_db_path
 from etl.init_db import init_database
 from metrics import scope as metric_scope
+from store.database import connect
+from store.paths import resolve_db_path
 
 _build_lock = threading.Lock()
 

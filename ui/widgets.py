@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from etl import audit
+from store import audit
 from ui.db import cursor
 from ui.export import csv_bytes, xlsx_bytes
 from ui.page import current_user_name

@@ -9,8 +9,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from etl.clock import now_local
 from etl.schema import AUDIT_DDL
+from store.clock import now_local
 
 ACTIONS = {
     "sign_in": "登录",

@@ -1,15 +1,13 @@
-"""Where the database lives and how to open it.
+"""Where things live on disk, and how files are created.
 
-The path is ``--db`` if given, else the ``GRID_DB`` environment variable, else
-``data/grid.duckdb`` in the repository (DESIGN §7.3).
+The database path is ``--db`` if given, else the ``GRID_DB`` environment variable,
+else ``data/grid.duckdb`` in the repository (docs/data.md).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import duckdb
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "grid.duckdb"
@@ -35,17 +33,3 @@ def private_files() -> None:
     file and anything written to disk are created 0600 whatever the shell's umask.
     """
     os.umask(0o077)
-
-
-def connect(path: str | os.PathLike[str], read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the database file with the project's one connection configuration.
-
-    Every connection in a process must use the same configuration (DuckDB refuses a
-    second one with different settings), so all code opens the file through here.
-    A database file this call creates is made private (0600) at once.
-    """
-    created = not read_only and not os.path.exists(path)
-    con = duckdb.connect(str(path), read_only=read_only)
-    if created and os.path.exists(path):
-        os.chmod(path, 0o600)
-    return con
