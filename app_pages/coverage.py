@@ -16,6 +16,7 @@ import polars as pl
 import streamlit as st
 
 from metrics import batch, coverage, explain, registry
+from store.months import month_label
 from ui.charts_a import (
     labelled,
     months_in,
@@ -31,7 +32,7 @@ from ui.charts_a import (
 )
 from ui.db import query
 from ui.filters import View, drill_to
-from ui.format import month_label, pct
+from ui.format import pct
 from ui.page import current_view, page_header, village_names
 from ui.text import plain
 from ui.widgets import chart, empty_notice, export_buttons, method_note, style

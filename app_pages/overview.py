@@ -10,6 +10,7 @@ filters, because they describe the grid, not the period.
 import streamlit as st
 
 from metrics import batch, explain, overview
+from store.months import range_label
 from ui.charts_a import (
     labelled,
     parts_filter,
@@ -22,7 +23,7 @@ from ui.charts_a import (
 )
 from ui.db import query
 from ui.filters import to_params
-from ui.format import number, pct, pct_points, range_label
+from ui.format import number, pct, pct_points
 from ui.page import current_view, page_header, scope_label
 from ui.widgets import empty_notice, export_buttons, method_note
 

@@ -14,6 +14,7 @@ import polars as pl
 import streamlit as st
 
 from metrics import batch, explain, registry, study
+from store.months import month_label
 from ui.charts_a import (
     display_names,
     labelled,
@@ -27,7 +28,7 @@ from ui.charts_a import (
     titled_chart,
 )
 from ui.db import query
-from ui.format import month_label, number, pct
+from ui.format import number, pct
 from ui.page import current_view, page_header
 from ui.widgets import empty_notice, export_buttons, method_note
 

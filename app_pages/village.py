@@ -22,6 +22,7 @@ from metrics.indices import vanguard_members
 from metrics.overview import kpi_trend, kpis, scorecard
 from metrics.registry import subgrids
 from metrics.rows import activity_rows, attendance_rows, report_rows
+from store.months import month_label
 from ui.charts_b import (
     SUBGRID_HANDOFF,
     chart_export,
@@ -33,7 +34,7 @@ from ui.charts_b import (
 )
 from ui.db import query
 from ui.filters import View, drill_to
-from ui.format import month_label, number, pct, pct_points
+from ui.format import number, pct, pct_points
 from ui.page import PAGE_BY_KEY, current_view, page_header, village_names
 from ui.text import plain
 from ui.widgets import chart, empty_notice, method_note, table

@@ -30,12 +30,13 @@ from auth.store import UserStore
 from metrics.assessment import assessment
 from metrics.config import load_config
 from metrics.coverage import coverage_by_month
-from metrics.filters import LEVELS, Filter, FilterError, month_label
+from metrics.filters import LEVELS, Filter, FilterError
 from metrics.indices import indices
 from metrics.response import response_summary
 from metrics.scope import ScopeDenied, allowed_filter, restricted_to
 from metrics.study import study_by_month
 from store.database import connect
+from store.months import month_key
 from store.paths import resolve_db_path
 from store.toml_config import ConfigError
 
@@ -113,7 +114,7 @@ def records(frame: pl.DataFrame, fields: tuple[str, ...]) -> pl.DataFrame:
     """The §7.3 fields of ``frame``, months as ``YYYY-MM``."""
     out = frame.select(fields)
     if "month" in out.columns:
-        out = out.with_columns(pl.col("month").map_elements(month_label, return_dtype=pl.String))
+        out = out.with_columns(pl.col("month").map_elements(month_key, return_dtype=pl.String))
     return out
 
 

@@ -44,7 +44,7 @@ import polars as pl
 from metrics.config import THRESHOLD_TOLERANCE, Config, Threshold, default_config
 from metrics.context_reports import REPORTS, ReportFrames
 from metrics.context_vanguard import VANGUARD_PARTS, VanguardFrames
-from metrics.filters import Filter, add_months
+from metrics.filters import Filter
 from metrics.frames import (
     _MONTH_KEYS,
     NO_DATE,
@@ -56,6 +56,7 @@ from metrics.frames import (
     shared_property,
 )
 from store import rollup_layout
+from store.months import add_months
 from store.rollup_layout import TYPE_KEYS, bound
 
 # What the metric modules (and metrics.batch) take from here.

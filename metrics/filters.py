@@ -7,44 +7,19 @@ parameters), so a user's village scope can later be enforced in this one place.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import date
+
+from store.months import MonthError, add_months, month_key, months_between, parse_month, range_label
 
 LEVELS = ("town", "village", "subgrid")
 LEVEL_LABELS = {"town": "镇", "village": "村居", "subgrid": "子网格"}
 # The registry column that identifies a unit of each level.
 UNIT_COLUMNS = {"town": "town_id", "village": "village_id", "subgrid": "subgrid_id"}
 
-_MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
-
 
 class FilterError(ValueError):
     """A month, level or range that cannot be used (message in Chinese)."""
-
-
-def parse_month(text: str) -> date:
-    """``YYYY-MM`` → the first day of that month."""
-    match = _MONTH.match(text or "")
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise FilterError(f"月份格式应为 YYYY-MM（例如 2026-10），实际为 {text!r}")
-    return date(int(match.group(1)), int(match.group(2)), 1)
-
-
-def month_label(month: date) -> str:
-    """``YYYY-MM`` of a month."""
-    return f"{month.year:04d}-{month.month:02d}"
-
-
-def add_months(month: date, count: int) -> date:
-    """The first day of the month ``count`` months after ``month`` (may be negative)."""
-    index = month.year * 12 + month.month - 1 + count
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def months_between(start: date, end: date) -> int:
-    """Number of months from ``start`` to ``end`` inclusive."""
-    return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
 @dataclass(frozen=True)
@@ -70,7 +45,7 @@ class Filter:
             object.__setattr__(self, name, date(value.year, value.month, 1))
         if self.start > self.end:
             raise FilterError(
-                f"起始月份 {month_label(self.start)} 晚于截止月份 {month_label(self.end)}"
+                f"起始月份 {month_key(self.start)} 晚于截止月份 {month_key(self.end)}"
             )
         if self.level not in LEVELS:
             raise FilterError(f"层级应为 {'、'.join(LEVELS)} 之一，实际为 {self.level!r}")
@@ -82,7 +57,10 @@ class Filter:
         cls, start: str, end: str, level: str = "town", village_id: str | None = None
     ) -> Filter:
         """Build from ``YYYY-MM`` texts (the CLI and URL query parameters)."""
-        return cls(parse_month(start), parse_month(end), level, village_id or None)
+        try:
+            return cls(parse_month(start), parse_month(end), level, village_id or None)
+        except MonthError as exc:
+            raise FilterError(str(exc)) from exc
 
     @property
     def end_exclusive(self) -> date:
@@ -116,11 +94,8 @@ class Filter:
         return replace(self, start=start, end=end or start)
 
     def label(self) -> str:
-        """Chinese label of the range, e.g. ``2026年5月–2026年10月``."""
-        first = f"{self.start.year}年{self.start.month}月"
-        if self.start == self.end:
-            return first
-        return f"{first}–{self.end.year}年{self.end.month}月"
+        """Chinese label of the range, e.g. ``2026年5月—2026年10月``."""
+        return range_label(self.start, self.end)
 
     def params(self) -> dict[str, object]:
         """The bound parameters every metric query takes from the filter."""

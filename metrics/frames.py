@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 
-from metrics.filters import add_months
+from store.months import add_months
 
 NO_DATE = date(1, 1, 1)
 

@@ -43,6 +43,7 @@ from etl.generate import generate
 from etl.load import load_paths
 from metrics import Filter, overview, registry
 from store.database import connect
+from store.months import month_label
 from tests.browser_support import (
     ARTIFACTS,
     CHROMIUM,
@@ -58,7 +59,7 @@ from tests.browser_support import (
     write_users,
 )
 from ui.filters import default_view
-from ui.format import month_label, number, pct
+from ui.format import number, pct
 
 VIEWERS = 20
 SIGN_IN_AT_ONCE = VIEWERS + 1  # sessions loading and signing in together: all (CPU-bound)

@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 from metrics.config import load_config
-from metrics.filters import Filter, FilterError, parse_month
+from metrics.filters import Filter, FilterError
+from store.months import MonthError, parse_month
 from store.paths import CONFIG_DIR
 from store.toml_config import ConfigError
 
@@ -106,11 +107,13 @@ def test_filter_parsing_and_ranges():
     assert (f.n_months, f.end_exclusive.isoformat()) == (6, "2026-11-01")
     assert f.previous() == Filter.parse("2025-11", "2026-04", "village", "CJ03")
     assert Filter.parse("2026-1", "2026-1").label() == "2026年1月"
-    assert f.label() == "2026年5月–2026年10月"
+    assert f.label() == "2026年5月—2026年10月"
     assert Filter.parse("2026-03", "2026-03", village_id="").village_id is None
     for bad in ("2026-13", "2026/10", "26-10", ""):
-        with pytest.raises(FilterError, match="YYYY-MM"):
+        with pytest.raises(MonthError, match="YYYY-MM"):
             parse_month(bad)
+        with pytest.raises(FilterError, match="YYYY-MM"):
+            Filter.parse(bad, "2026-10")
     with pytest.raises(FilterError, match="晚于"):
         Filter.parse("2026-10", "2026-05")
     with pytest.raises(FilterError, match="层级"):

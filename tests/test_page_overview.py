@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from metrics import overview, registry
+from store.months import month_label
 from tests.pages_a_support import (
     computed,
     default_view_of,
@@ -19,7 +20,7 @@ from tests.pages_a_support import (
     table_with,
 )
 from tests.pages_support import plotly_specs, run_page, texts
-from ui.format import month_label, number, pct, pct_points
+from ui.format import number, pct, pct_points
 
 CARDS = ("compliant_share", "study_coverage", "on_time_resolve_rate", "fortress_index")
 

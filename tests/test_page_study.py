@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from metrics import registry, study
+from store.months import month_label
 from tests.pages_a_support import (
     computed,
     default_view_of,
@@ -19,7 +20,7 @@ from tests.pages_a_support import (
     table_with,
 )
 from tests.pages_support import plotly_specs, run_page, texts
-from ui.format import mask_name, month_label, number, pct
+from ui.format import mask_name, number, pct
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ import polars as pl
 import streamlit as st
 
 from metrics import Filter
+from store.months import month_label
 from ui.filters import View
-from ui.format import month_label
 from ui.privacy import display_name
 from ui.text import html_text
 from ui.widgets import COLOURS, chart, export_buttons

@@ -14,7 +14,7 @@ from datetime import date
 
 import streamlit as st
 
-from ui.format import month_label
+from store.months import month_label, month_or_none
 from ui.text import plain
 
 PARAM_FROM, PARAM_TO, PARAM_VILLAGE = "from", "to", "village"
@@ -32,17 +32,6 @@ class View:
     start: date
     end: date
     village_id: str | None
-
-
-def parse_month(text: str | None) -> date | None:
-    """'2026-10' → date(2026, 10, 1); anything else → None."""
-    if not text:
-        return None
-    try:
-        year, month = (int(p) for p in text.strip().split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        return None
 
 
 def default_view(months: Sequence[date]) -> View:
@@ -75,7 +64,7 @@ def view_from_params(
         raw = params.get(key)
         if raw is None:
             continue
-        month = parse_month(raw)
+        month = month_or_none(raw)
         if month is None or month not in known:
             notices.append(f"链接中的月份“{plain(raw)}”无效或无数据，已改用默认范围。")
             continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 
 
 def _missing(value) -> bool:
@@ -38,18 +37,6 @@ def number(value: float | None, digits: int = 0) -> str:
     if _missing(value):
         return "—"
     return f"{value:,.{digits}f}"
-
-
-def month_label(month: date) -> str:
-    """date(2026, 10, 1) → '2026年10月'."""
-    return f"{month.year}年{month.month}月"
-
-
-def range_label(start: date, end: date) -> str:
-    """'2026年5月—2026年10月', or one month."""
-    if (start.year, start.month) == (end.year, end.month):
-        return month_label(start)
-    return f"{month_label(start)}—{month_label(end)}"
 
 
 def mask_name(name: str | None) -> str:

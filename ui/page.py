@@ -13,8 +13,8 @@ import streamlit as st
 
 from auth.roles import User
 from metrics import Filter
+from store.months import range_label
 from ui.filters import View
-from ui.format import range_label
 from ui.text import plain
 
 _VIEW_KEY = "current_view"
