@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import date
 from pathlib import Path
 
 from bench.common import median_of
@@ -13,7 +14,7 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         median, samples = median_of(
-            lambda: init_database(db, force=True, end=(2026, 10)), repeat=args.repeat or 3
+            lambda: init_database(db, force=True, end=date(2026, 10, 1)), repeat=args.repeat or 3
         )
         size_mb = db.stat().st_size / 2**20
     return {

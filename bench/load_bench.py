@@ -40,18 +40,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 ROWS = 1_000_000
-END = (2026, 10)
+END = date(2026, 10, 1)
 METHODS = ("bare", "validated", "in_process", "pandas")
 
 
 def _replicate_text(frame: pl.DataFrame, id_headers: list[str], towns: int) -> pl.DataFrame:
     """Copies of a text frame with town prefixes on the id columns (as generate does)."""
-    from etl.generate import town_prefix
+    from etl.generate.replicas import town_prefix
 
     parts = [frame]
     for k in range(1, towns):
@@ -65,7 +66,7 @@ def _replicate_text(frame: pl.DataFrame, id_headers: list[str], towns: int) -> p
 
 
 def _id_headers(kind_name: str, english: bool) -> list[str]:
-    from etl.generate import ID_COLUMNS
+    from etl.generate.replicas import ID_COLUMNS
     from store.contracts import KINDS
 
     kind = KINDS[kind_name]

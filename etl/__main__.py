@@ -1,4 +1,4 @@
-"""``python -m etl``: create, generate, load, history and undo (DESIGN §7.3).
+"""``python -m etl``: create, generate, load, history and undo (docs/cli.md).
 
 Exit codes: 0 success (including a load that changed nothing), 1 rejected or refused
 (errors, undo refused, database busy or missing), 2 usage error.
@@ -15,23 +15,21 @@ import getpass
 import sys
 import threading
 import time
-import unicodedata
 from contextlib import closing
+from datetime import date
 from pathlib import Path
 
 import polars as pl
-from tqdm import tqdm
 
-from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate, parse_month
+from etl.cli_output import ProgressBar, format_table, print_loaded, print_rejection
+from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate
 from etl.init_db import DatabaseExistsError, init_database
 from etl.isolation import start_reading_server
 from etl.limits import default_limits
 from etl.load import (
     DatabaseBusy,
-    LoadResult,
     UndoRefused,
     UploadRejected,
-    ValidationResult,
     connect_for_load,
     load_uploads,
     undo_upload,
@@ -39,16 +37,17 @@ from etl.load import (
 )
 from etl.prescan import LimitExceeded, check_size
 from etl.reader import EXCEL_SUFFIXES
+from store.months import MonthError, parse_month
 from store.paths import private_files, resolve_db_path
 
-SHOWN_ROWS = 50  # rows of an error table printed; the rest are summarised by reason
 LARGE_UPLOAD_BYTES = 5 * 2**20  # a single file this big gets a progress bar too
 
 
-def _month(text: str) -> tuple[int, int]:
+def _month(text: str) -> date:
+    """``--end YYYY-MM`` → the month; a malformed one is a usage error (exit code 2)."""
     try:
         return parse_month(text)
-    except ValueError as exc:
+    except MonthError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
@@ -115,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "generate":
         if args.months < 1 or args.towns < 1:
-            parser.error("--months and --towns must be ≥ 1")
+            parser.error("--months 和 --towns 必须 ≥ 1")
         result = generate(
             args.out, months=args.months, end=args.end, seed=args.seed, towns=args.towns
         )
@@ -195,16 +194,16 @@ def _load(args) -> int:
     con = _open(args)
     if con is None:
         return 1
-    with closing(con), _ProgressBar(enabled=big) as progress:
+    with closing(con), ProgressBar(enabled=big) as progress:
         try:
             result = load_uploads(
                 con, sources, _user(args), dry_run=args.dry_run, progress=progress
             )
         except UploadRejected as exc:
             progress.close()
-            _print_rejection(exc.result)
+            print_rejection(exc.result)
             return 1
-    _print_loaded(result)
+    print_loaded(result)
     return 0
 
 
@@ -216,73 +215,6 @@ def _too_big(files: list[Path]) -> str | None:
         except LimitExceeded as exc:
             return f"上传被拒绝：{f}：{exc}。数据库未做任何修改。"
     return None
-
-
-class _ProgressBar:
-    """A tqdm bar on stderr fed by the loader's (step, total, label) callback."""
-
-    def __init__(self, enabled: bool):
-        self.bar = None
-        self.enabled = enabled
-
-    def __enter__(self):
-        return self
-
-    def __call__(self, step: int, total: int, label: str) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None or self.bar.total != total:
-            self.close()
-            self.bar = tqdm(total=total, file=sys.stderr, unit="步", leave=False, disable=None)
-        self.bar.set_description_str(label)
-        self.bar.update(step - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def _print_loaded(result: LoadResult) -> None:
-    validation = result.validation
-    for f in validation.files:
-        if f.duplicate_of is not None:
-            print(f"= {f.label}：与已载入的第 {f.duplicate_of} 次上传内容完全相同，跳过（无变化）")
-        elif f.same_as is not None:
-            print(f"= {f.label}：与本次的 {f.same_as} 内容完全相同，跳过")
-        elif f.upload_id is not None:
-            later = f"，另 {f.superseded} 行以本次上传中更新的状态为准" if f.superseded else ""
-            print(
-                f"✓ {f.label}（{f.kind_label}，{f.rows} 行）：新增 {f.inserted}，"
-                f"更新 {f.updated}，未变 {f.unchanged}{later}"
-            )
-    if validation.warnings.height:
-        print(f"\n提示（{validation.warnings.height} 条，不影响载入）：")
-        print(format_table(validation.warnings, SHOWN_ROWS))
-    if result.dry_run:
-        print("\n试运行：校验通过，以上为将要写入的结果；数据库未做任何修改。")
-    elif result.batch_id is None:
-        print("\n没有需要载入的新数据，数据库未改动。")
-    else:
-        print(f"\n已载入，批次 {result.batch_id}。如需撤销：python -m etl undo {result.batch_id}")
-
-
-def _print_rejection(result: ValidationResult) -> None:
-    errors = result.errors
-    n_files = errors["文件"].n_unique()
-    print(f"上传被拒绝：{n_files} 个文件中共有 {errors.height} 个错误，数据库未做任何修改。")
-    print(format_table(errors, SHOWN_ROWS))
-    if errors.height > SHOWN_ROWS:
-        print(f"（仅显示前 {SHOWN_ROWS} 条）按原因统计：")
-        by_reason = (
-            errors.group_by("列", "原因").len().sort("len", "列", descending=[True, False]).head(20)
-        )
-        for column, reason, count in by_reason.iter_rows():
-            print(f"  {count:>8} 行  {column}：{reason}")
-    print("请修改文件后重新上传。")
 
 
 def _history(args) -> int:
@@ -327,46 +259,6 @@ def _undo(args) -> int:
         f"{'、'.join(done.files)}）：删除 {removed} 行，恢复 {restored} 行。"
     )
     return 0
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _cut(text: str, width: int, keep_end: bool = False) -> str:
-    """``text`` padded or cut to ``width`` columns; ``keep_end`` cuts its start instead
-    (a file path: the name at its end is what tells files apart)."""
-    if _width(text) <= width:
-        return text + " " * (width - _width(text))
-    out, used = "", 0
-    for ch in reversed(text) if keep_end else text:
-        w = _width(ch)
-        if used + w > width - 1:
-            break
-        out, used = (ch + out, used + w) if keep_end else (out + ch, used + w)
-    padding = " " * (width - used - 1)
-    return "…" + out + padding if keep_end else out + "…" + padding
-
-
-def format_table(frame: pl.DataFrame, max_rows: int, max_width: int = 48) -> str:
-    """A plain-text table aligned for Chinese (wide) characters.
-
-    Columns are cut at ``max_width`` but the last (the reason, which must be read
-    whole); the file column keeps its end.
-    """
-    shown = frame.head(max_rows)
-    cells = [[("" if v is None else str(v)) for v in row] for row in shown.iter_rows()]
-    widths = [max([_width(c)] + [_width(r[i]) for r in cells]) for i, c in enumerate(shown.columns)]
-    widths = [w if i == len(widths) - 1 else min(max_width, w) for i, w in enumerate(widths)]
-    tails = [c == "文件" for c in shown.columns]
-
-    def line(values) -> str:
-        cut = (_cut(v, w, t) for v, w, t in zip(values, widths, tails, strict=True))
-        return "  ".join(cut).rstrip()
-
-    lines = [line(shown.columns), "  ".join("-" * w for w in widths)]
-    lines += [line(row) for row in cells]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from shapely.geometry import shape
 
 from etl.isolation import run_isolated
 from etl.limits import Limits, ReadLimits, default_limits, in_process
-from etl.prescan import ReadError, check_geojson_bytes, check_geojson_shape
+from etl.prescan import ReadError
+from etl.prescan.geojson import check_geojson_bytes, check_geojson_shape
 from etl.schema import BOUNDARY_DDL, bump_data_version
 from store import audit
 from store.clock import now_local

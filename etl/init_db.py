@@ -25,12 +25,14 @@ from pathlib import Path
 from etl.boundaries import load_shipped_boundaries
 from etl.generate import DEFAULT_MONTHS, DEFAULT_SEED, generate
 from etl.limits import in_process
-from etl.load import load_paths, today_local
+from etl.load import load_paths
 from etl.rollups import refresh
 from etl.schema import create_schema
 from etl.upsert import LOAD_ORDER
+from store.clock import today_local
 from store.contracts import PERSON, REGISTRY_KINDS
 from store.database import connect, transaction
+from store.months import add_months, parse_month
 from store.paths import REGISTRY_DIR
 
 Progress = Callable[[int, int, str], None]
@@ -42,6 +44,8 @@ class DatabaseExistsError(FileExistsError):
 
 @dataclass
 class InitResult:
+    """What ``init`` built: the database, the sample months (``YYYY-MM``), rows per table."""
+
     db_path: Path
     months: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
@@ -58,14 +62,16 @@ def init_database(
     sample: bool = True,
     force: bool = False,
     months: int = DEFAULT_MONTHS,
-    end: tuple[int, int] | None = None,
+    end: date | tuple[int, int] | None = None,
     seed: int = DEFAULT_SEED,
     registry_dir: Path = REGISTRY_DIR,
     progress: Progress | None = None,
 ) -> InitResult:
     """Create the schema, load the registry and, unless ``sample`` is false, the sample.
 
-    Raises :class:`DatabaseExistsError` if ``db_path`` exists and ``force`` is false.
+    The sample is ``months`` months ending with ``end``'s month (default: the last
+    complete month; see :func:`etl.generate.generate`). Raises
+    :class:`DatabaseExistsError` if ``db_path`` exists and ``force`` is false.
     ``progress(step, total, label)`` is called as work advances.
     """
     db_path = Path(db_path)
@@ -95,8 +101,7 @@ def init_database(
                 batches += list(by_month.items())
             today = today_local()
             if result.months:
-                year, month = (int(x) for x in result.months[-1].split("-"))
-                last_day = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+                last_day = add_months(parse_month(result.months[-1]), 1) - timedelta(days=1)
                 today = max(today, last_day)
             for step, (label, files) in enumerate(batches, start=1):
                 report(step, len(batches), f"载入 {label}")

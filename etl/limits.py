@@ -68,6 +68,8 @@ class IsolationLimits:
 
 @dataclass(frozen=True)
 class Limits:
+    """Every limit: what a file may hold, and how the reading process is bounded."""
+
     read: ReadLimits = ReadLimits()
     isolation: IsolationLimits = IsolationLimits()
 

@@ -7,7 +7,7 @@ input. Each parser first tries the canonical format of the generated files on th
 column (the fast path that 1M-row files take) and runs the tolerant fallbacks only on
 the cells that failed, so quirks cost nothing on clean files.
 
-Tolerated (DESIGN §3.2): full-width digits and punctuation (``２０２６／１０／５``),
+Tolerated (docs/loading.md): full-width digits and punctuation (``２０２６／１０／５``),
 dates ``2026-10-05``, ``2026/10/5``, ``2026.10.05``, ``2026年10月5日``, ``20261005`` and
 Excel serial numbers, timestamps with or without seconds (``2026-10-05 14:30``),
 ``T`` separators and Chinese time units (``14时30分``), thousands separators in

@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from etl.limits import ReadLimits
-from etl.reader import RawTable, ReadError, read_upload
-from etl.validate import Part, extra_column_warnings, problems_report, type_table
+from etl.prescan import ReadError
+from etl.raw_table import RawTable
+from etl.reader import read_upload
+from etl.validation.findings import extra_column_warnings, problems_report
+from etl.validation.typed_table import Part, type_table
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Maintaining the rollup tables (:mod:`store.rollup_layout`) the metrics read.
 
 ``create_rollups`` makes the tables (or rebuilds them when the layout changed);
-``refresh`` recomputes the rows of the months a load touched (``None`` =
-everything), inside the caller's transaction.
+``months_touched`` says which months' rollups the rows a write adds or removes make
+stale; ``refresh`` recomputes the rows of those months (``None`` = everything), inside
+the caller's transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from datetime import date
 
 import duckdb
 
-from store.database import transaction
+from store.contracts import PERSON, REGISTRY_KINDS, Kind
+from store.database import run_sql, transaction
+from store.months import add_months
 from store.rollup_layout import (
     ACTS_SELECT,
     DDL,
@@ -154,7 +157,7 @@ def _month_range(months: list[date]) -> dict[str, object]:
     return {
         "months": sorted(months),
         "first": min(months),
-        "after": date(last.year + last.month // 12, last.month % 12 + 1, 1),
+        "after": add_months(last, 1),
     }
 
 
@@ -281,3 +284,57 @@ def _insert(
     # skip whole row groups.
     sql = f"INSERT INTO {table} SELECT * FROM ({select}) ORDER BY {order}"
     con.execute(sql, bound(sql, values))
+
+
+# The roster: a change to it moves every month's denominators.
+ROSTER_KINDS = {k.name for k in (*REGISTRY_KINDS, PERSON)}
+
+
+def months_touched(
+    con: duckdb.DuckDBPyConnection,
+    kind: Kind,
+    relation: str,
+    today: date,
+    batch_id: int | None = None,
+) -> set[date] | None:
+    """First days of the months whose facts rows of ``relation`` touch (None: roster).
+
+    Reports touch every month from the one they were reported in to the one they were
+    closed in (or today, while open): the open backlog at each of those month ends moves.
+    """
+    month = "CAST(date_trunc('month', {}) AS DATE)"
+    if kind.name in ROSTER_KINDS:
+        return None
+    if kind.name == "activity":
+        sql = f"SELECT DISTINCT {month.format('activity_date')} FROM {relation}"
+    elif kind.name == "attendance":
+        sql = (
+            f"SELECT DISTINCT {month.format('a.activity_date')} FROM activity a "
+            f"WHERE a.activity_id IN (SELECT activity_id FROM {relation})"
+        )
+    elif kind.name == "deduction":
+        sql = f"SELECT DISTINCT {month.format('deduction_date')} FROM {relation}"
+    elif kind.name == "report":
+        end = (
+            "coalesce(resolved_at, CASE WHEN status = '不予受理' THEN accepted_at END, "
+            "CAST($today AS TIMESTAMP))"
+        )
+        sql = (
+            "SELECT DISTINCT CAST(unnest(generate_series(s, greatest(s, e), INTERVAL 1 MONTH)) "
+            "AS DATE) FROM (SELECT DISTINCT date_trunc('month', reported_at) AS s, "
+            f"date_trunc('month', {end}) AS e FROM {relation})"
+        )
+    elif kind.name == "evaluation":
+        sql = (
+            "SELECT DISTINCT CAST(unnest(generate_series(s, s + INTERVAL 5 MONTH, "
+            "INTERVAL 1 MONTH)) AS DATE) FROM (SELECT DISTINCT CAST(make_date("
+            "CAST(substr(period, 1, 4) AS INTEGER), "
+            "CASE WHEN period LIKE '%H1' THEN 1 ELSE 7 END, 1) AS TIMESTAMP) AS s "
+            f"FROM {relation})"
+        )
+    else:  # pragma: no cover - every kind is listed above
+        raise ValueError(kind.name)
+    params = {
+        name: value for name, value in (("today", today), ("batch", batch_id)) if f"${name}" in sql
+    }
+    return {row[0] for row in run_sql(con, sql, params) if row[0] is not None}

@@ -1,11 +1,12 @@
-"""DuckDB schema (DESIGN §7.2): one table per file kind, plus the upload audit.
+"""DuckDB schema (docs/data.md): one table per file kind, plus the upload audit.
 
 Table and column names come from :mod:`store.contracts`. Natural keys are enforced by
 the loader rather than by PRIMARY KEY constraints: an ART index over tens of millions
 of attendance rows costs more memory and load time than the anti-join the loader
 does anyway.
 
-Undo bookkeeping (the §7.2 tables stay exactly as specified; these are extra):
+Undo bookkeeping (the data tables stay exactly as docs/data.md describes them; these
+are extra):
 
 * ``upload`` has one row per loaded table (a CSV, or one sheet of a workbook);
   ``batch_id`` groups the rows loaded in one transaction, the unit of undo.
@@ -23,7 +24,9 @@ from __future__ import annotations
 import duckdb
 
 from etl.rollups import create_rollups
+from store.audit import AUDIT_DDL
 from store.contracts import KINDS, Kind
+from store.database import data_version
 
 SCHEMA_VERSION = "3"
 
@@ -84,14 +87,6 @@ CREATE TABLE IF NOT EXISTS boundary (
 """
 
 # Who did what and when: sign-ins, uploads, undos, exports (see store.audit).
-AUDIT_DDL = """
-CREATE TABLE IF NOT EXISTS audit_log (
-    logged_at TIMESTAMP NOT NULL,
-    user_name VARCHAR NOT NULL,
-    action    VARCHAR NOT NULL,
-    detail    VARCHAR
-)
-"""
 
 KEYS_DDL = """
 CREATE TABLE IF NOT EXISTS upload_keys (
@@ -158,4 +153,4 @@ def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:
         "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
         "WHERE key = 'data_version'"
     )
-    return int(con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()[0][0])
+    return data_version(con)

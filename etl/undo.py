@@ -1,29 +1,96 @@
-"""Undo of an upload batch: put back exactly the state before it (see :mod:`etl.load`).
+"""Undo of an upload batch: put back exactly the state before it (docs/loading.md).
 
 What a batch wrote is known from its bookkeeping (:mod:`etl.schema`): the natural keys
-it inserted or replaced (``upload_keys``, one Parquet blob per kind) and the rows it
-replaced (``upload_prior_<kind>``). Undoing deletes the rows with those keys and
-re-inserts the prior rows. It is refused — nothing changed — when a later, live batch
-wrote some of the same keys (undo newest first), or when rows of other uploads still
-refer to ids the batch added (sign-ins of its activities, say).
+it inserted or replaced (``upload_keys``, one Parquet blob per kind,
+:mod:`etl.batch_keys`) and the rows it replaced (``upload_prior_<kind>``). Undoing
+deletes the rows with those keys and re-inserts the prior rows. It is refused —
+nothing changed — when a later, live batch wrote some of the same keys (undo newest
+first), or when rows of other uploads still refer to ids the batch added (sign-ins of
+its activities, say).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 import polars as pl
 
-from etl.schema import prior_table
-from etl.upsert import batch_keys, key_match, months_touched, read_keys_blob
-from etl.validate import REFERENCES
+from etl.batch_keys import batch_keys, read_keys_blob
+from etl.history import FOREIGN_LABELS
+from etl.rollups import months_touched
+from etl.schema import bump_data_version, ensure_upload_schema, prior_table
+from etl.upsert import LOAD_ORDER, key_match
+from etl.validation.references import REFERENCES
+from etl.write_access import WRITE_LOCK, refresh_rollups
+from store import audit
+from store.clock import now_local, today_local
 from store.contracts import KINDS, Kind
-from store.database import run_sql
+from store.database import run_sql, transaction
 
 
 class UndoRefused(Exception):
     """An undo that cannot be done safely; the message says why and what to do."""
+
+
+@dataclass
+class UndoResult:
+    """What :func:`undo_upload` did."""
+
+    batch_id: int
+    upload_ids: list[int]
+    files: list[str]
+    removed: dict[str, int]
+    restored: dict[str, int]
+
+
+def undo_upload(con: duckdb.DuckDBPyConnection, upload_id: int, user: str) -> UndoResult:
+    """Undo the batch that ``upload_id`` belongs to, restoring exactly the prior state.
+
+    All tables of the batch are undone together (they were loaded together). Raises
+    :class:`UndoRefused` (Chinese message) when the upload does not exist, is already
+    undone, was replaced in part by a later upload, or added ids that other uploads'
+    rows still refer to; nothing is changed then.
+    """
+    with WRITE_LOCK:
+        ensure_upload_schema(con)
+        rows = run_sql(con, "SELECT batch_id, status FROM upload WHERE upload_id = ?", [upload_id])
+        row = rows[0] if rows else None
+        if row is None:
+            raise UndoRefused(f"没有编号为 {upload_id} 的上传记录")
+        batch_id, status = row
+        if batch_id is None:
+            raise UndoRefused(f"第 {upload_id} 次上传早于撤销功能，没有撤销所需的记录，无法撤销")
+        if status == "undone":
+            raise UndoRefused(f"第 {upload_id} 次上传已经撤销过了")
+        files = con.execute(
+            "SELECT upload_id, file_name, kind FROM upload WHERE batch_id = ? ORDER BY upload_id",
+            [batch_id],
+        ).fetchall()
+        foreign = sorted({f[2] for f in files if f[2] not in KINDS})
+        if foreign:
+            # e.g. a boundary (GeoJSON) upload: it replaces its table whole and keeps no
+            # prior rows, so this loader cannot restore what was there before.
+            what = "、".join(FOREIGN_LABELS.get(k, k) for k in foreign)
+            raise UndoRefused(
+                f"第 {upload_id} 次上传是{what}，不是台账数据，无法撤销；"
+                "如需恢复，请重新上传之前的文件"
+            )
+        kinds = [KINDS[k] for k in LOAD_ORDER if any(f[2] == k for f in files)]
+        _refuse_if_replaced_later(con, batch_id, kinds)
+        with transaction(con):
+            removed, restored, months = _undo_rows(con, batch_id, kinds, today_local())
+            run_sql(
+                con,
+                "UPDATE upload SET status = 'undone', undone_at = ?, undone_by = ? "
+                "WHERE batch_id = ?",
+                [now_local(), user, batch_id],
+            )
+            refresh_rollups(con, None if months is None else sorted(months))
+            bump_data_version(con)
+            audit.record(con, user, "undo", f"批次 {batch_id}：{'、'.join(f[1] for f in files)}")
+    return UndoResult(batch_id, [f[0] for f in files], [f[1] for f in files], removed, restored)
 
 
 def _describe_batches(con: duckdb.DuckDBPyConnection, batches: list[int]) -> str:
@@ -36,7 +103,7 @@ def _describe_batches(con: duckdb.DuckDBPyConnection, batches: list[int]) -> str
     return "；".join(f"第 {b} 次（{names}，{who}，{when}）" for b, names, who, when in rows)
 
 
-def refuse_if_replaced_later(
+def _refuse_if_replaced_later(
     con: duckdb.DuckDBPyConnection, batch_id: int, kinds: list[Kind]
 ) -> None:
     """Refuse when a later, live batch wrote any key this batch wrote."""
@@ -63,7 +130,7 @@ def refuse_if_replaced_later(
         )
 
 
-def undo_rows(
+def _undo_rows(
     con: duckdb.DuckDBPyConnection, batch_id: int, kinds: list[Kind], today: date
 ) -> tuple[dict[str, int], dict[str, int], set[date] | None]:
     """Inside the transaction: delete the batch's rows, restore the replaced ones.

@@ -10,25 +10,28 @@ writes, read back by :mod:`etl.undo`). Per kind (table), in :data:`LOAD_ORDER`:
 2. :func:`write_plans` (inside the transaction) saves the rows about to be replaced in
    ``upload_prior_<kind>``, deletes them, inserts the new rows from one Arrow view of
    the typed frame, and records the keys the batch wrote (one Parquet blob per kind,
-   serialised on a second thread while DuckDB finds the months the rows touch).
+   :mod:`etl.batch_keys`, serialised on a second thread while DuckDB finds the months
+   the rows touch).
 
-Months touched (for the rollup refresh) come from :func:`months_touched`.
+Months touched (for the rollup refresh) come from :func:`etl.rollups.months_touched`.
 """
 
 from __future__ import annotations
 
-import io
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
 import polars as pl
 
-from etl.reader import ROW
+from etl.batch_keys import KeyBlobs, keys_blob
+from etl.raw_table import ROW
+from etl.rollups import months_touched
 from etl.schema import prior_table
-from etl.validate import PART, POLARS_TYPES, Part, empty_report
+from etl.validation.findings import empty_report
+from etl.validation.lifecycle_rules import REPORT_STEPS
+from etl.validation.typed_table import PART, Part
 from store.contracts import KINDS, Kind
 from store.database import run_sql
 
@@ -43,8 +46,6 @@ LOAD_ORDER = (
     "evaluation",
     "deduction",
 )
-ROSTER_KINDS = {"village", "subgrid", "service_point", "person"}
-REPORT_STEPS = ("reported_at", "accepted_at", "verified_at", "escalated_at", "resolved_at")
 
 Counts = dict[int, tuple[int, int, int]]  # table (part) index → inserted, updated, unchanged
 
@@ -288,109 +289,3 @@ def write_plan(
         for p in parts
     }
     return counts, months
-
-
-# ------------------------------------------------------------ undo keys
-
-
-class KeyBlobs:
-    """The undo-key blob of each table, made once by whichever thread asks first.
-
-    The writer asks after its insert; the loader's rule checker, once its rules are
-    done, asks ahead for the tables it knows will be written whole. A thread asking
-    for a blob another one is making waits for it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._blobs: dict[int, Future] = {}
-
-    def get(self, part: int, keys: pl.DataFrame) -> bytes:
-        """The blob of table ``part``, whose key columns are ``keys``."""
-        with self._lock:
-            future = self._blobs.get(part)
-            mine = future is None
-            if mine:
-                future = self._blobs[part] = Future()
-        if mine:
-            try:
-                future.set_result(keys_blob(keys))
-            except BaseException as exc:
-                future.set_exception(exc)
-        return future.result()
-
-
-def keys_blob(keys: pl.DataFrame) -> bytes:
-    """Natural keys as compact Parquet (dictionary-encoded, LZ4): ~2 MB per 1M sign-ins."""
-    buffer = io.BytesIO()
-    keys.write_parquet(buffer, compression="lz4", statistics=False)
-    return buffer.getvalue()
-
-
-def read_keys_blob(blob: bytes) -> pl.DataFrame:
-    """The keys frame a :func:`keys_blob` holds."""
-    return pl.read_parquet(io.BytesIO(blob))
-
-
-def batch_keys(con: duckdb.DuckDBPyConnection, batch_id: int, kind: Kind) -> pl.DataFrame:
-    """The keys of ``kind`` that batch ``batch_id`` wrote."""
-    rows = run_sql(
-        con, "SELECT keys FROM upload_keys WHERE batch_id = ? AND kind = ?", [batch_id, kind.name]
-    )
-    frames = [read_keys_blob(r[0]) for r in rows]
-    if frames:
-        return pl.concat(frames)
-    return pl.DataFrame(schema={k: POLARS_TYPES[kind.column(k).dtype] for k in kind.key})
-
-
-# ----------------------------------------------------------------- months
-
-
-def months_touched(
-    con: duckdb.DuckDBPyConnection,
-    kind: Kind,
-    relation: str,
-    today: date,
-    batch_id: int | None = None,
-) -> set[date] | None:
-    """First days of the months whose facts rows of ``relation`` touch (None: roster).
-
-    Reports touch every month from the one they were reported in to the one they were
-    closed in (or today, while open): the open backlog at each of those month ends moves.
-    """
-    month = "CAST(date_trunc('month', {}) AS DATE)"
-    if kind.name in ROSTER_KINDS:
-        return None
-    if kind.name == "activity":
-        sql = f"SELECT DISTINCT {month.format('activity_date')} FROM {relation}"
-    elif kind.name == "attendance":
-        sql = (
-            f"SELECT DISTINCT {month.format('a.activity_date')} FROM activity a "
-            f"WHERE a.activity_id IN (SELECT activity_id FROM {relation})"
-        )
-    elif kind.name == "deduction":
-        sql = f"SELECT DISTINCT {month.format('deduction_date')} FROM {relation}"
-    elif kind.name == "report":
-        end = (
-            "coalesce(resolved_at, CASE WHEN status = '不予受理' THEN accepted_at END, "
-            "CAST($today AS TIMESTAMP))"
-        )
-        sql = (
-            "SELECT DISTINCT CAST(unnest(generate_series(s, greatest(s, e), INTERVAL 1 MONTH)) "
-            "AS DATE) FROM (SELECT DISTINCT date_trunc('month', reported_at) AS s, "
-            f"date_trunc('month', {end}) AS e FROM {relation})"
-        )
-    elif kind.name == "evaluation":
-        sql = (
-            "SELECT DISTINCT CAST(unnest(generate_series(s, s + INTERVAL 5 MONTH, "
-            "INTERVAL 1 MONTH)) AS DATE) FROM (SELECT DISTINCT CAST(make_date("
-            "CAST(substr(period, 1, 4) AS INTEGER), "
-            "CASE WHEN period LIKE '%H1' THEN 1 ELSE 7 END, 1) AS TIMESTAMP) AS s "
-            f"FROM {relation})"
-        )
-    else:  # pragma: no cover - every kind is listed above
-        raise ValueError(kind.name)
-    params = {
-        name: value for name, value in (("today", today), ("batch", batch_id)) if f"${name}" in sql
-    }
-    return {row[0] for row in run_sql(con, sql, params) if row[0] is not None}

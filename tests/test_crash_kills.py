@@ -35,31 +35,20 @@ from etl.init_db import init_database
 from etl.load import load_paths
 from store.database import connect
 from store.paths import REPO_ROOT
-from tests.etl_support import content_hashes, copy_db, read_text
+from tests.support.loading import (
+    content_hashes,
+    copy_db,
+    marks_of,
+    read_text,
+    start_killable_load,
+)
+
+pytestmark = pytest.mark.slow
 
 KILLS = 20
 SPAN = 1.2  # kill moments range over [0, SPAN × the undisturbed window]
 # Tables whose rows carry the load's wall-clock time: equal in count only.
 TIMESTAMPED = ("upload", "audit_log")
-
-# Prints a mark (monotonic clock, shared by all processes) at each phase of the load.
-LOADER = """
-import sys, time
-print("start", time.monotonic(), flush=True)
-from store.database import connect
-from etl.load import load_paths
-def progress(step, total, label):
-    if label.startswith("写入") and step == 0:
-        print("open", time.monotonic(), flush=True)  # the write transaction has begun
-    if label == "提交":
-        print("commit", time.monotonic(), flush=True)  # COMMIT is next
-    if label == "完成":
-        print("done", time.monotonic(), flush=True)  # committed
-con = connect(sys.argv[1])
-load_paths(con, sys.argv[2:], "kill-test", progress=progress)
-con.close()
-"""
-
 
 HALF = 12  # months already in the database before the load
 
@@ -115,20 +104,9 @@ def upload_files(months, tmp_path_factory) -> list[str]:
     return [str(f) for f in files]
 
 
-def start(db: Path, files: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", LOADER, str(db), *files],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
 def marks(output: str, t0: float) -> dict[str, float]:
     """The phase marks a run printed, in seconds from its start."""
-    pairs = (line.split() for line in output.splitlines())
-    return {name: float(value) - t0 for name, value in pairs}
+    return {name: clock - t0 for name, clock in marks_of(output).items()}
 
 
 def phase(seen: dict[str, float]) -> str:
@@ -168,7 +146,7 @@ def test_sigkill_at_20_random_moments_leaves_before_or_after(before_db, upload_f
     for n in range(2):
         full = copy_db(before_db, tmp_path / f"full{n}.duckdb")
         t0 = time.monotonic()
-        process = start(full, upload_files)
+        process = start_killable_load(full, upload_files)
         output = process.communicate(timeout=300)[0]
         assert process.returncode == 0
         runs.append((marks(output, t0), open_and_hash(full)))
@@ -191,7 +169,7 @@ def test_sigkill_at_20_random_moments_leaves_before_or_after(before_db, upload_f
     for i, moment in enumerate(moments):
         db = copy_db(before_db, tmp_path / f"kill{i}.duckdb")
         t0 = time.monotonic()
-        process = start(db, upload_files)
+        process = start_killable_load(db, upload_files)
         time.sleep(max(0.0, t0 + moment - time.monotonic()))
         process.send_signal(signal.SIGKILL)  # (a no-op if it has exited already)
         output = process.communicate(timeout=60)[0]

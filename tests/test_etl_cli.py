@@ -7,22 +7,24 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from etl.__main__ import main
-from etl.init_db import init_database
-from store.database import connect
-from store.paths import REPO_ROOT
-from tests.etl_support import (
+from tests.support.loading import (
     content_hashes,
     copy_db,
     data_hashes,
+    last_batch,
+    marks_of,
     month_files,
     read_text,
+    registry_database,
     rollup_hashes,
+    run_cli,
+    start_killable_load,
+    wait_for_mark,
 )
 
 LAST = "2026-10"
@@ -33,23 +35,7 @@ def db(sample_db, tmp_path):
     return copy_db(sample_db, tmp_path / "g.duckdb")
 
 
-@pytest.fixture(scope="module")
-def registry_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("registry") / "r.duckdb"
-    init_database(path, sample=False)
-    return path
-
-
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "etl", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO_ROOT,
-    )
-
-
+@pytest.mark.slow
 def test_load_history_undo_round_trip(db, sample_dir, capsys):
     assert main(["undo", "--db", str(db), "--user", "张三", str(last_batch(db))]) == 0
     assert "已撤销批次" in capsys.readouterr().out
@@ -70,18 +56,6 @@ def test_load_history_undo_round_trip(db, sample_dir, capsys):
     assert main(["undo", "--db", str(db), str(last_batch(db))]) == 0
     assert main(["undo", "--db", str(db), str(last_batch(db) + 99)]) == 1
     assert "没有编号为" in capsys.readouterr().err
-
-
-def last_batch(db: Path) -> int:
-    con = connect(db)
-    try:
-        # The newest data batch (init also records the shipped map boundaries, which
-        # are not loader data and cannot be undone here).
-        return con.execute(
-            "SELECT max(batch_id) FROM upload WHERE status = 'loaded' AND kind <> 'boundary'"
-        ).fetchall()[0][0]
-    finally:
-        con.close()
 
 
 def test_rejected_load_prints_the_error_table_and_exits_1(db, tmp_path, capsys):
@@ -120,6 +94,7 @@ def test_missing_database_is_refused(tmp_path, sample_dir, capsys):
     assert not missing.exists()
 
 
+@pytest.mark.slow
 def test_busy_database_waits_then_explains_without_traceback(db, sample_dir):
     holder = subprocess.Popen(
         [
@@ -147,23 +122,9 @@ def test_busy_database_waits_then_explains_without_traceback(db, sample_dir):
     assert waited >= 1  # it did wait before giving up
 
 
-LOADER = """
-import sys, time
-from store.database import connect
-from etl.load import load_paths
-def progress(step, total, label):
-    if label.startswith("写入") and step == 0:
-        print("open", time.monotonic(), flush=True)  # the write transaction has begun
-    if label == "完成":
-        print("done", time.monotonic(), flush=True)  # committed
-con = connect(sys.argv[1])
-load_paths(con, sys.argv[2:], "kill-test", progress=progress)
-con.close()
-"""
-
-
+@pytest.mark.slow
 def test_sigkill_during_a_large_load_leaves_the_database_as_it_was(
-    registry_db, sample_dir, tmp_path
+    tmp_path_factory, sample_dir, tmp_path
 ):
     """Kill -9 inside the write transaction of a ~160k-row load: nothing of it remains.
 
@@ -171,6 +132,7 @@ def test_sigkill_during_a_large_load_leaves_the_database_as_it_was(
     database must then be exactly as before (or, if the commit beat the signal, exactly
     as after a complete load) — never anything in between.
     """
+    registry_db = registry_database(tmp_path_factory)
     months = sorted(p for p in sample_dir.iterdir() if p.name[:2] == "20")
     files = []
     for kind in ("activity", "attendance"):
@@ -180,25 +142,16 @@ def test_sigkill_during_a_large_load_leaves_the_database_as_it_was(
     db = copy_db(registry_db, tmp_path / "k.duckdb")
     before = content_hashes(db)
 
-    def start(target: Path) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, "-c", LOADER, str(target), *files],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-
     # An undisturbed run on a copy: how long the transaction stays open, and the result.
     full = copy_db(registry_db, tmp_path / "full.duckdb")
-    marks = dict(line.split() for line in start(full).communicate(timeout=300)[0].splitlines())
-    window = float(marks["done"]) - float(marks["open"])
+    marks = marks_of(start_killable_load(full, files).communicate(timeout=300)[0])
+    window = marks["done"] - marks["open"]
     after = data_hashes(full) | rollup_hashes(full)
 
     inside = 0
     for share in (0.1, 0.4, 0.7):
-        process = start(db)
-        assert process.stdout.readline().startswith("open")
+        process = start_killable_load(db, files)
+        wait_for_mark(process, "open")
         time.sleep(window * share)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()

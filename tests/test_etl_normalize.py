@@ -24,7 +24,7 @@ from etl.normalize import (
     parse_periods,
     parse_timestamps,
 )
-from tests.etl_support import FULL_WIDTH
+from tests.support.loading import FULL_WIDTH
 
 DATES = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
 TIMES = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31, 23, 59, 59))

@@ -7,8 +7,10 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from etl.reader import ROW, ReadError, read_upload
-from tests.etl_support import to_csv_bytes, xlsx_bytes
+from etl.prescan import ReadError
+from etl.raw_table import ROW
+from etl.reader import read_upload
+from tests.support.loading import to_csv_bytes, xlsx_bytes
 
 HEADER = ["活动编号", "人员编号", "出勤状态", "参与方式", "签到时间"]
 ROWS = [

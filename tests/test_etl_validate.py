@@ -10,7 +10,7 @@ import pytest
 from etl.load import UploadRejected, load_uploads, today_local
 from store.contracts import ACTIVITY_TYPES
 from store.database import connect
-from tests.etl_support import content_hashes, copy_db, xlsx_bytes
+from tests.support.loading import content_hashes, copy_db, xlsx_bytes
 
 ACTIVITY_HEADER = (
     "活动编号,活动日期,村居编号,子网格编号,活动类型,活动主题,活动地点编号,组织人编号,时长分钟"

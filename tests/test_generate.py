@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import filecmp
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from etl.generate import SPRING_FESTIVAL, generate
-from etl.loader import read_canonical_csv
+from etl.canonical_csv import read_canonical_csv
+from etl.generate import generate
+from etl.generate.seasons import SPRING_FESTIVAL
 from store.contracts import KINDS, REPORT_CATEGORIES
 
 
@@ -35,8 +37,8 @@ def _tree(root: Path) -> list[Path]:
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    generate(a, months=4, end=(2026, 6), seed=7)
-    generate(b, months=4, end=(2026, 6), seed=7)
+    generate(a, months=4, end=date(2026, 6, 1), seed=7)
+    generate(b, months=4, end=date(2026, 6, 1), seed=7)
     assert _tree(a) == _tree(b)
     assert len(_tree(a)) == 5 + 4 * 4 + 1  # registry + 4 kinds a month + June evaluation
     for rel in _tree(a):
@@ -44,8 +46,8 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
 
 
 def test_other_seed_gives_other_data(tmp_path):
-    generate(tmp_path / "a", months=2, end=(2026, 6), seed=7)
-    generate(tmp_path / "b", months=2, end=(2026, 6), seed=8)
+    generate(tmp_path / "a", months=2, end=date(2026, 6, 1), seed=7)
+    generate(tmp_path / "b", months=2, end=date(2026, 6, 1), seed=8)
     one = (tmp_path / "a" / "2026-06" / "attendance.csv").read_bytes()
     two = (tmp_path / "b" / "2026-06" / "attendance.csv").read_bytes()
     assert one != two
@@ -184,8 +186,8 @@ def test_deductions_exist(tables):
 
 
 def test_towns_replicate_with_distinct_ids(tmp_path):
-    one = generate(tmp_path / "one", months=1, end=(2026, 10), towns=1)
-    three = generate(tmp_path / "three", months=1, end=(2026, 10), towns=3)
+    one = generate(tmp_path / "one", months=1, end=date(2026, 10, 1), towns=1)
+    three = generate(tmp_path / "three", months=1, end=date(2026, 10, 1), towns=3)
     for p1, p3 in zip(one.files, three.files, strict=True):
         assert three.rows[p3] == 3 * one.rows[p1]
     _, activity = read_canonical_csv(tmp_path / "three" / "2026-10" / "activity.csv")

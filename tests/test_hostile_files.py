@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import stat
 import subprocess
 import sys
@@ -30,9 +29,9 @@ from etl.prescan import LimitExceeded
 from etl.reader import read_upload
 from store.database import connect
 from store.paths import REPO_ROOT
-from tests import hostile_files as hostile
-from tests import isolation_targets as targets
-from tests.etl_support import content_hashes
+from tests.support import hostile_files as hostile
+from tests.support import isolation_targets as targets
+from tests.support.loading import content_hashes, copy_db, run_cli
 
 ATTACKS = {
     "huge-dimension.xlsx": (hostile.huge_dimension_workbook, ["签到", "A1:XFC1048575", "上限"]),
@@ -55,12 +54,7 @@ def _peak_rss_mb() -> float:
 @pytest.fixture
 def db(sample_db, tmp_path):
     """A private copy of the session's sample database."""
-    path = tmp_path / "grid.duckdb"
-    shutil.copyfile(sample_db, path)
-    wal = sample_db.with_name(sample_db.name + ".wal")
-    if wal.exists():
-        shutil.copyfile(wal, path.with_name(path.name + ".wal"))
-    return path
+    return copy_db(sample_db, tmp_path / "grid.duckdb")
 
 
 def test_the_workbook_builder_makes_workbooks_the_reader_accepts():
@@ -133,19 +127,14 @@ def test_a_hostile_file_in_an_upload_rejects_it_whole_and_changes_nothing(db, na
     con.close()
 
 
+@pytest.mark.slow
 def test_the_cli_rejects_a_hostile_file_with_exit_1(db, tmp_path):
     path = tmp_path / "十月签到.xlsx"
     path.write_bytes(hostile.huge_dimension_workbook())
     con = connect(db)
     before = content_hashes(con)
     con.close()
-    run = subprocess.run(
-        [sys.executable, "-m", "etl", "load", "--db", str(db), str(path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=300,
-    )
+    run = run_cli("load", "--db", str(db), str(path), timeout=300)
     assert run.returncode == 1, run.stderr
     assert "十月签到.xlsx" in run.stdout and "A1:XFC1048575" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
@@ -158,13 +147,7 @@ def test_the_cli_measures_the_size_before_reading(db, tmp_path):
     path = tmp_path / "huge.csv"
     with path.open("wb") as handle:  # a sparse file: 300 MB on paper, nothing on disk
         handle.truncate(300 * 2**20)
-    run = subprocess.run(
-        [sys.executable, "-m", "etl", "load", "--db", str(db), str(path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=300,
-    )
+    run = run_cli("load", "--db", str(db), str(path), timeout=300)
     assert run.returncode == 1
     assert "huge.csv" in run.stderr and "256.0 MB" in run.stderr
 
@@ -182,6 +165,7 @@ def test_the_child_returns_results_and_frames():
         run_isolated(targets.fail, "boom", limits=TIGHT)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("function", "args", "reason"),
     [
@@ -200,6 +184,7 @@ def test_a_misbehaving_reader_ends_its_child_not_this_process(function, args, re
     assert run_isolated(targets.echo, 7, limits=TIGHT) == 7  # and the next job runs
 
 
+@pytest.mark.slow
 def test_a_real_file_that_needs_too_much_memory_is_rejected_safely(db):
     """The second wall, with a real reader: a legal but large sign-in file read in a
     child allowed far less memory than it needs."""
@@ -224,6 +209,7 @@ def test_a_real_file_that_needs_too_much_memory_is_rejected_safely(db):
 # ------------------------------------------------------------------ GeoJSON
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("build", "reason"),
     [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from etl.__main__ import main
-from etl.loader import read_canonical_csv
+from etl.canonical_csv import read_canonical_csv
 from store.contracts import KINDS
 from store.database import connect
 from tests.conftest import SAMPLE_END, SAMPLE_MONTHS
@@ -92,4 +92,4 @@ def test_sample_covers_24_months(sample_db):
     finally:
         con.close()
     assert months[0] == SAMPLE_MONTHS
-    assert (months[1].year, months[1].month) == SAMPLE_END
+    assert (months[1].year, months[1].month) == (SAMPLE_END.year, SAMPLE_END.month)

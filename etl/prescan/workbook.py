@@ -1,31 +1,12 @@
-"""Measure a file before any reader allocates for it.
+"""Measuring an .xlsx/.xlsm workbook (a zip of XML parts) before any reader opens it.
 
-A few hundred bytes can ask a reader for gigabytes: a workbook whose sheet declares or
-uses a cell near the last one a sheet can hold, a CSV line of millions of separators
-(one column each), a zip member that inflates far beyond what it declares, a boundary
-polygon of a million vertices. Every file that enters (CLI load, upload page, boundary
-replacement) is measured here first, by streaming over its bytes with bounded memory;
-a file over a limit of :class:`etl.limits.ReadLimits` is rejected with a Chinese
-message that names the file, the sheet or line and the limit.
-
-What is measured:
-
-* any file: its size;
-* text (CSV): control characters (C0 but tab, CR, LF) anywhere, the number of lines,
-  the longest line, the most fields on a line, the longest field;
-* .xlsx: the zip's members (count, declared and actual inflated sizes, compression
-  method), and per worksheet, read from its XML as a stream: the declared dimension,
-  the rows, the highest row and column used, the cells;
-* GeoJSON: features and vertices (an upper bound from the raw bytes first, exact once
-  parsed).
-
-Formats this module cannot measure (legacy .xls, .ods) are bounded by their size and
-by the isolated reading process (:mod:`etl.isolation`), the second wall.
+The zip's members are inflated here, as a stream and never beyond what they declare;
+each worksheet's XML is scanned for its declared dimension, rows, highest row and
+column used, and cells, keeping only counts.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import struct
@@ -34,179 +15,12 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
-
 from etl.limits import ReadLimits
+from etl.prescan import LimitExceeded, ReadError, check_cells, megabytes
 
-CONTROL_CHARACTERS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CHUNK = 1 << 20
 _MAX_TAG = 1 << 20  # one XML tag longer than this is not a spreadsheet's
 _XML_PARTS_MAX = 8 << 20  # workbook.xml and its relationships are small
-
-
-class ReadError(ValueError):
-    """A file that cannot be read at all (not CSV/Excel, undecodable, over a limit)."""
-
-
-class LimitExceeded(ReadError):
-    """A file over one of the reading limits; nothing was parsed."""
-
-
-def _mb(n: float) -> str:
-    return f"{n / 2**20:,.1f} MB"
-
-
-def _kb(n: float) -> str:
-    return f"{n / 1024:,.0f} KB"
-
-
-# ------------------------------------------------------------------ any file
-
-
-def check_size(size: int, limits: ReadLimits) -> None:
-    """Reject a file larger than ``limits.file_mb``."""
-    if size > limits.file_bytes:
-        raise LimitExceeded(
-            f"文件大小 {_mb(size)}，超过单个文件 {_mb(limits.file_bytes)} 的上限；"
-            "请按月份或村居拆分后分别上传"
-        )
-
-
-def control_character_line(text: bytes) -> tuple[int, int] | None:
-    # For small texts (GeoJSON); CSVs are measured in one pass by check_text.
-    """(1-based line, byte value) of the first C0 control character but tab/CR/LF."""
-    found = CONTROL_CHARACTERS.search(text)
-    if found is None:
-        return None
-    return text.count(b"\n", 0, found.start()) + 1, text[found.start()]
-
-
-# ----------------------------------------------------------------------- CSV
-
-
-@dataclass
-class TextShape:
-    """Lines of a text file: where each ends (newline positions), the longest."""
-
-    newlines: np.ndarray
-    size: int
-    longest_line: int = 0
-
-    @property
-    def lines(self) -> int:
-        return len(self.newlines) + 1
-
-
-def check_text(body: bytes, limits: ReadLimits) -> TextShape:
-    """Control characters, line count and line length of a CSV's text (UTF-8 or GBK).
-
-    Line numbers in messages are the file's (title rows included), as in Excel.
-    Separators, quotes, newlines and control characters are ASCII bytes that never
-    occur inside a UTF-8 or GB18030 multi-byte character, so the bytes are measured
-    as they are, in one vectorised pass over the bytes below 0x20.
-    """
-    data = np.frombuffer(body, dtype=np.uint8)
-    low = np.flatnonzero(data < 32)
-    values = data[low]
-    control = low[(values != 9) & (values != 10) & (values != 13)]
-    newlines = low[values == 10]
-    if len(control):
-        at = int(control[0])
-        line = int(np.searchsorted(newlines, at)) + 1
-        raise LimitExceeded(
-            f"第 {line} 行含有控制字符（0x{body[at]:02X}），不是正常的表格文本；"
-            "请在 Excel 中打开后另存为 CSV"
-        )
-    shape = TextShape(newlines, len(body))
-    if shape.lines > limits.rows + 1:
-        raise LimitExceeded(
-            f"文件有 {shape.lines:,} 行，超过每个表 {limits.rows:,} 行的上限；请拆分后分别上传"
-        )
-    bounds = np.concatenate(([-1], newlines, [len(body)]))
-    lengths = np.diff(bounds) - 1
-    longest = int(lengths.argmax())
-    shape.longest_line = int(lengths[longest])
-    if shape.longest_line > limits.line_bytes:
-        raise LimitExceeded(
-            f"第 {longest + 1} 行长 {_kb(shape.longest_line)}，超过每行 {_kb(limits.line_bytes)} "
-            "的上限；文件可能不是正常的台账"
-        )
-    return shape
-
-
-def count_fields(line: str, separator: str) -> int:
-    """Fields of one line as the csv module splits it (quotes respected)."""
-    try:
-        return len(next(csv.reader([line], delimiter=separator), []))
-    except csv.Error:
-        return line.count(separator) + 1
-
-
-def check_fields(body: bytes, shape: TextShape, separator: str, limits: ReadLimits) -> None:
-    """Most fields on one line, and the longest field.
-
-    A line of n bytes holds at most n + 1 fields and no field longer than n bytes, so
-    files of ordinary lines are done without counting. Otherwise separators are
-    counted per line in one vectorised pass; a separator inside quotes counts too, so
-    a line over the limit is counted again exactly before it is rejected. The longest
-    run without a separator or newline bounds a field from below (a field over the
-    limit is over it however it is quoted).
-    """
-    if shape.longest_line < limits.columns and shape.longest_line <= limits.field_bytes:
-        return
-    positions, widths = _fields_per_line(body, shape, separator)
-    for line in np.flatnonzero(widths > limits.columns)[:1000]:
-        text = _line(body, shape, int(line)).decode("utf-8", errors="replace")
-        exact = count_fields(text, separator) if '"' in text else int(widths[line])
-        if exact > limits.columns:
-            raise LimitExceeded(
-                f"第 {int(line) + 1} 行有 {exact:,} 列，超过每个表 {limits.columns} 列的上限"
-            )
-    if shape.longest_line > limits.field_bytes:
-        delimiters = np.union1d(positions, shape.newlines)
-        bounds = np.concatenate(([-1], delimiters, [len(body)]))
-        gaps = np.diff(bounds) - 1
-        if gaps.max() > limits.field_bytes:
-            at = int(bounds[int(gaps.argmax())] + 1)
-            line = int(np.searchsorted(shape.newlines, at)) + 1
-            raise LimitExceeded(
-                f"第 {line} 行有一个长 {_kb(gaps.max())} 的单元格，"
-                f"超过每格 {_kb(limits.field_bytes)} 的上限"
-            )
-
-
-def _fields_per_line(
-    body: bytes, shape: TextShape, separator: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Separator positions, and fields per line counting quoted separators too."""
-    data = np.frombuffer(body, dtype=np.uint8)
-    positions = np.flatnonzero(data == ord(separator))
-    ends = np.concatenate((shape.newlines, [len(body)]))
-    widths = np.diff(np.concatenate(([0], np.searchsorted(positions, ends)))) + 1
-    return positions, widths
-
-
-def widest_line(body: bytes, separator: str) -> int:
-    """Most fields on any line of ``body`` (an upper bound: quoted separators count)."""
-    newlines = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10)
-    return int(_fields_per_line(body, TextShape(newlines, len(body)), separator)[1].max())
-
-
-def _line(body: bytes, shape: TextShape, index: int) -> bytes:
-    start = 0 if index == 0 else int(shape.newlines[index - 1]) + 1
-    end = int(shape.newlines[index]) if index < len(shape.newlines) else len(body)
-    return body[start:end]
-
-
-def check_cells(rows: int, columns: int, limits: ReadLimits, where: str = "") -> None:
-    """Reject a table whose rows × columns exceed ``limits.cells``."""
-    if rows * columns > limits.cells:
-        raise LimitExceeded(
-            f"{where}{rows:,} 行 × {columns:,} 列，超过每个表 {limits.cells:,} 个单元格的上限"
-        )
-
-
-# ---------------------------------------------------------------------- XLSX
 
 
 _SHEET_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheet\b[^>]*>")
@@ -229,7 +43,8 @@ def column_number(letters: bytes | str) -> int:
     return number
 
 
-def _column_letters(number: int) -> str:
+def column_letters(number: int) -> str:
+    """1-based column number → spreadsheet letters (1 → A, 16384 → XFD)."""
     letters = ""
     while number:
         number, rest = divmod(number - 1, 26)
@@ -345,7 +160,7 @@ def check_sheet(shape: SheetShape, limits: ReadLimits) -> None:
         )
     if shape.max_column > limits.columns:
         raise LimitExceeded(
-            f"{where}用到第 {shape.max_column:,} 列（{_column_letters(shape.max_column)} 列），"
+            f"{where}用到第 {shape.max_column:,} 列（{column_letters(shape.max_column)} 列），"
             f"超过每个表 {limits.columns} 列的上限"
         )
     check_cells(shape.max_row, shape.max_column, limits, where=f"{where}的使用范围")
@@ -378,7 +193,7 @@ def _member_chunks(data: bytes, info: zipfile.ZipInfo, limit: int) -> Iterator[b
         produced += len(piece)
         if produced > allowed:
             raise LimitExceeded(
-                f"工作簿中的 {info.filename} 解压后超过其声明的大小或 {_mb(limit)} 的上限，"
+                f"工作簿中的 {info.filename} 解压后超过其声明的大小或 {megabytes(limit)} 的上限，"
                 "文件可能是恶意构造的"
             )
         yield piece
@@ -441,7 +256,7 @@ def check_workbook(data: bytes, limits: ReadLimits) -> list[SheetShape]:
     declared = sum(m.file_size for m in members)
     if declared > limits.unzipped_bytes:
         raise LimitExceeded(
-            f"工作簿解压后共 {_mb(declared)}，超过 {_mb(limits.unzipped_bytes)} 的上限"
+            f"工作簿解压后共 {megabytes(declared)}，超过 {megabytes(limits.unzipped_bytes)} 的上限"
         )
     names = _sheet_names(archive, data)
     sheets = [m for m in members if m.filename.startswith("xl/worksheets/")]
@@ -462,49 +277,3 @@ def check_workbook(data: bytes, limits: ReadLimits) -> list[SheetShape]:
             check_sheet(shape, limits)
             shapes.append(shape)
     return shapes
-
-
-# ------------------------------------------------------------------- GeoJSON
-
-
-def check_geojson_bytes(data: bytes, limits: ReadLimits) -> None:
-    """Size, and an upper bound of the vertices (every vertex opens a ``[``)."""
-    if len(data) > limits.geojson_bytes:
-        raise LimitExceeded(
-            f"边界文件大小 {_mb(len(data))}，超过 {_mb(limits.geojson_bytes)} 的上限"
-        )
-    control = control_character_line(data)
-    if control is not None:
-        raise LimitExceeded(f"边界文件第 {control[0]} 行含有控制字符（0x{control[1]:02X}）")
-    if data.count(b"[") > 3 * limits.geojson_vertices + 4 * limits.geojson_features:
-        raise LimitExceeded(
-            f"边界文件的坐标点明显超过 {limits.geojson_vertices:,} 个的上限；"
-            "请先简化多边形（例如在 QGIS 中“简化”）再上传"
-        )
-
-
-def count_vertices(coordinates: object, depth: int = 0) -> int:
-    """Positions in a GeoJSON coordinates array (nesting bounded, no recursion blow-up)."""
-    if depth > 6 or not isinstance(coordinates, list):
-        return 0
-    if coordinates and isinstance(coordinates[0], (int, float)):
-        return 1
-    return sum(count_vertices(c, depth + 1) for c in coordinates)
-
-
-def check_geojson_shape(features: list, limits: ReadLimits) -> None:
-    """Features and exact vertices of a parsed FeatureCollection."""
-    if len(features) > limits.geojson_features:
-        raise LimitExceeded(
-            f"边界文件有 {len(features):,} 个要素，超过 {limits.geojson_features:,} 个的上限"
-        )
-    vertices = 0
-    for feature in features:
-        geometry = feature.get("geometry") if isinstance(feature, dict) else None
-        if isinstance(geometry, dict):
-            vertices += count_vertices(geometry.get("coordinates"))
-        if vertices > limits.geojson_vertices:
-            raise LimitExceeded(
-                f"边界文件的坐标点超过 {limits.geojson_vertices:,} 个的上限；"
-                "请先简化多边形（例如在 QGIS 中“简化”）再上传"
-            )

@@ -1,0 +1,194 @@
+"""Reference checks: ids that must name an existing row, in the database or the upload.
+
+Village, sub-grid, place, person and activity ids are looked up on their distinct
+values (an anti-join in DuckDB), so a 1M-row file with 80k distinct activity ids costs
+80k lookups, and the row-level rule only runs when something is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from etl.validation.findings import Rule
+from etl.validation.typed_table import Part
+from store.contracts import KINDS
+
+
+@dataclass(frozen=True)
+class Reference:
+    """``kind.column`` must name an existing row of one of the ``targets`` kinds."""
+
+    kind: str
+    column: str
+    targets: tuple[str, ...]
+
+
+REFERENCES: tuple[Reference, ...] = (
+    Reference("subgrid", "village_id", ("village",)),
+    Reference("service_point", "village_id", ("village",)),
+    Reference("person", "village_id", ("village",)),
+    Reference("person", "subgrid_id", ("subgrid",)),
+    Reference("activity", "village_id", ("village",)),
+    Reference("activity", "subgrid_id", ("subgrid",)),
+    Reference("activity", "place_id", ("service_point",)),
+    Reference("activity", "organizer_id", ("person",)),
+    Reference("attendance", "activity_id", ("activity",)),
+    Reference("attendance", "person_id", ("person",)),
+    Reference("report", "subgrid_id", ("subgrid",)),
+    Reference("report", "reporter_id", ("person",)),
+    Reference("evaluation", "unit_id", ("subgrid", "village", "person")),
+    Reference("deduction", "unit_id", ("subgrid", "village", "person")),
+)
+
+REFERENCE_REASONS = {
+    ("village",): "村居编号不存在",
+    ("subgrid",): "子网格编号不存在",
+    ("service_point",): "活动地点编号不在党群服务站点名册中",
+    ("person",): "人员编号不在人员名册中",
+    ("activity",): "活动编号不存在（数据库和本次上传中都没有这项活动）",
+    ("subgrid", "village", "person"): "对象编号不存在（应为子网格、村居或人员编号）",
+}
+
+PARENT_KINDS = ("village", "subgrid", "service_point", "person", "activity")
+
+
+def key_column(kind: str) -> str:
+    """The single id column of a parent kind (the target of references)."""
+    return KINDS[kind].key[0]
+
+
+@dataclass
+class Context:
+    """What rows are checked against: existing ids (database ∪ this upload), today.
+
+    ``missing`` holds, per (table index, column), the distinct referenced values that
+    exist neither in the upload nor in the database. Checks run on distinct values, so
+    a 1M-row file with 80k distinct activity ids costs 80k lookups, and the row-level
+    rule only runs when something is missing. ``ids`` (the existing ids of each parent
+    kind) and ``subgrid_village`` are only filled for the kinds whose rules need them
+    (evaluations; activities and people).
+    """
+
+    ids: dict[str, pl.Series]
+    missing: dict[tuple[int, str], pl.Series]
+    subgrid_village: pl.DataFrame  # subgrid_id, village_id
+    today: date
+
+
+def build_context(con: duckdb.DuckDBPyConnection, parts: Sequence[Part], today: date) -> Context:
+    """Find, per reference column, the distinct ids that exist neither in the upload nor
+    in the database (an anti-join in DuckDB over the distinct values)."""
+    by_kind: dict[str, list[Part]] = {}
+    for p in parts:
+        by_kind.setdefault(p.kind.name, []).append(p)
+    distinct = _distinct_references(parts)
+    own = {
+        parent: [p.typed[key_column(parent)] for p in by_kind.get(parent, [])]
+        for parent in PARENT_KINDS
+    }
+    missing = {}
+    for ref in REFERENCES:
+        for p in by_kind.get(ref.kind, []):
+            values = distinct.get((p.index, ref.column))
+            if values is None or values.is_empty():
+                continue
+            mine = [ids for t in ref.targets for ids in own[t]]
+            if mine:
+                values = values.filter(~values.is_in(pl.concat(mine).implode()))
+            if values.len():
+                absent = _absent(con, ref.targets, values)
+                if absent.len():
+                    missing[(p.index, ref.column)] = absent
+    ids = _known_ids(con, by_kind, distinct, own) if "evaluation" in by_kind else {}
+    subgrids = pl.DataFrame(schema={"subgrid_id": pl.String, "village_id": pl.String})
+    if by_kind.keys() & {"activity", "person"}:
+        subgrids = con.sql("SELECT subgrid_id, village_id FROM subgrid").pl()
+        mine = [p.typed.select("subgrid_id", "village_id") for p in by_kind.get("subgrid", [])]
+        if mine:
+            subgrids = pl.concat([*mine, subgrids]).unique("subgrid_id", keep="first")
+    return Context(ids, missing, subgrids, today)
+
+
+def _distinct_references(parts: Sequence[Part]) -> dict[tuple[int, str], pl.Series]:
+    """The distinct values of every reference column, one parallel select per table."""
+    distinct: dict[tuple[int, str], pl.Series] = {}
+    for p in parts:
+        columns = [
+            r.column for r in REFERENCES if r.kind == p.kind.name and r.column in p.text.columns
+        ]
+        if columns:
+            found = p.typed.select(pl.col(c).drop_nulls().unique().implode() for c in columns)
+            for c in columns:
+                distinct[(p.index, c)] = found[c][0]
+    return distinct
+
+
+def _absent(
+    con: duckdb.DuckDBPyConnection, targets: tuple[str, ...], values: pl.Series
+) -> pl.Series:
+    """The ``values`` that are the key of no row of any of the ``targets`` tables."""
+    joins = " ".join(f"ANTI JOIN {t} ON c.v = {t}.{key_column(t)}" for t in targets)
+    con.register("_candidates", values.rename("v").to_frame())
+    try:
+        found = con.sql(f"SELECT c.v FROM _candidates c {joins}").pl()
+    finally:
+        con.unregister("_candidates")
+    return found["v"]
+
+
+def _known_ids(
+    con: duckdb.DuckDBPyConnection,
+    by_kind: dict[str, list[Part]],
+    distinct: dict[tuple[int, str], pl.Series],
+    own: dict[str, list[pl.Series]],
+) -> dict[str, pl.Series]:
+    """Per parent kind, the referenced ids that exist (database or upload)."""
+    ids: dict[str, pl.Series] = {}
+    for parent in PARENT_KINDS:
+        key = key_column(parent)
+        wanted = [
+            distinct[(p.index, ref.column)]
+            for ref in REFERENCES
+            if parent in ref.targets
+            for p in by_kind.get(ref.kind, [])
+            if (p.index, ref.column) in distinct
+        ]
+        found = [pl.Series(key, [], dtype=pl.String), *[s.rename(key) for s in own[parent]]]
+        if wanted:
+            candidates = pl.concat([w.rename("v") for w in wanted]).unique()
+            if candidates.len():
+                found.append(_existing(con, parent, key, candidates))
+        ids[parent] = pl.concat(found).drop_nulls().unique()
+    return ids
+
+
+def _existing(
+    con: duckdb.DuckDBPyConnection, table: str, key: str, candidates: pl.Series
+) -> pl.Series:
+    """Which of ``candidates`` exist as ``table.key`` (a semi-join in DuckDB)."""
+    frame = candidates.to_frame("v")
+    con.register("_candidates", frame)
+    try:
+        found = con.sql(
+            f"SELECT {key} FROM {table} WHERE {key} IN (SELECT v FROM _candidates)"
+        ).pl()
+    finally:
+        con.unregister("_candidates")
+    return found[key]
+
+
+def reference_rules(part: Part, ctx: Context) -> list[Rule]:
+    """Ids that must exist in the database or in the same upload (only if some do not)."""
+    rules = []
+    for ref in REFERENCES:
+        absent = ctx.missing.get((part.index, ref.column))
+        if ref.kind != part.kind.name or absent is None:
+            continue
+        col = pl.col(ref.column)
+        rules.append(Rule(ref.column, col.is_in(absent.implode()), REFERENCE_REASONS[ref.targets]))
+    return rules
