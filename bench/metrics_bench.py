@@ -11,9 +11,9 @@ printed, in milliseconds, with the city/town ratio.
 * City: ``python -m etl generate --towns 200 --months 24`` (30M sign-ins), cached as
   ``bench/out/metrics-city.duckdb`` (git-ignored) and rebuilt only when missing or its
   rollups are of an older layout. It is bulk-built — DuckDB ``read_csv`` of the
-  generated files straight into the §7.2 tables, the latest row of each report kept,
-  then :func:`etl.rollups.refresh` — because the validating loader is not what is
-  measured here (the brief allows this); building takes a few minutes.
+  generated files straight into the base tables (docs/data.md), the latest row of
+  each report kept, then :func:`etl.rollups.refresh` — because the validating loader
+  is not what is measured here; building takes a few minutes.
 
 Targets: ≤ 50 ms per page at town scale, ≤ 300 ms at city scale.
 """
@@ -35,20 +35,20 @@ from metrics import (
     assessment,
     batch,
     coverage,
+    drilldown_rows,
     explain,
     indices,
     overview,
     response,
-    rows,
     study,
 )
 from store.contracts import KINDS, Kind
-from store.database import connect
+from store.database import connect, transaction
 from store.paths import REPO_ROOT
 from store.rollup_layout import rollups_ready
 
 OUT = REPO_ROOT / "bench" / "out"
-END = (2026, 10)
+END = date(2026, 10, 1)
 TOWNS = 200
 RANGE = Filter.parse("2026-05", "2026-10", "town")
 VILLAGE = "CJ03"
@@ -93,8 +93,8 @@ def _pages() -> dict:
         "村居详情": lambda c: (
             overview.scorecard(c, one),
             overview.kpi_trend(c, one.at_level("village")),
-            rows.activity_rows(c, one.for_months(f.end), f"{VILLAGE}-01"),
-            rows.report_rows(c, one),
+            drilldown_rows.activity_rows(c, one.for_months(f.end), f"{VILLAGE}-01"),
+            drilldown_rows.report_rows(c, one),
             study.not_reached(c, one),
             response.overdue(c, one),
         ),
@@ -166,9 +166,8 @@ def build_city(src: Path, path: Path) -> None:
             "ORDER BY reported_at",
             [files],
         )
-        con.execute("BEGIN TRANSACTION")
-        refresh(con)
-        con.execute("COMMIT")
+        with transaction(con):
+            refresh(con)
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -182,9 +181,8 @@ def city_database() -> Path:
         try:
             create_rollups(con)  # an older layout is dropped and rebuilt from the tables
             if not rollups_ready(con):
-                con.execute("BEGIN TRANSACTION")
-                refresh(con)
-                con.execute("COMMIT")
+                with transaction(con):
+                    refresh(con)
                 con.execute("CHECKPOINT")
         finally:
             con.close()

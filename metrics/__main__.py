@@ -1,4 +1,4 @@
-"""``python -m metrics``: the numbers the pages show, as JSON or CSV (DESIGN §7.3).
+"""``python -m metrics``: the numbers the pages show, as JSON or CSV (see docs/cli.md).
 
     python -m metrics {coverage,study,response,indices,assessment} [--db PATH]
         --from YYYY-MM --to YYYY-MM [--level town|village|subgrid] [--village ID]
@@ -9,7 +9,7 @@ own village only; another ``--village`` is refused; a 管理员 gets no data). I
 a sign-in: whoever can run this command can read the database file anyway; it lets the
 office produce exactly what a user may see.
 
-Prints a list of records with exactly the field names of DESIGN §7.3 (JSON: UTF-8,
+Prints a list of records with exactly the field names of docs/cli.md (JSON: UTF-8,
 not escaped; months as ``YYYY-MM``). Exit codes: 0 printed, 1 bad configuration or
 unreadable database, 2 usage error (including a missing database).
 """
@@ -40,7 +40,7 @@ from store.months import month_key
 from store.paths import resolve_db_path
 from store.toml_config import ConfigError
 
-# Each command: the function giving its rows and the §7.3 field names, in order.
+# Each command: the function giving its rows and its documented field names, in order.
 COMMANDS: dict[str, tuple[Callable[..., pl.DataFrame], tuple[str, ...]]] = {
     "coverage": (coverage_by_month, ("unit_id", "month", "due", "met", "coverage")),
     "study": (
@@ -111,7 +111,7 @@ def _scope_of(username: str) -> str | None:
 
 
 def records(frame: pl.DataFrame, fields: tuple[str, ...]) -> pl.DataFrame:
-    """The §7.3 fields of ``frame``, months as ``YYYY-MM``."""
+    """The documented fields of ``frame`` (docs/cli.md), months as ``YYYY-MM``."""
     out = frame.select(fields)
     if "month" in out.columns:
         out = out.with_columns(pl.col("month").map_elements(month_key, return_dtype=pl.String))

@@ -1,4 +1,6 @@
-"""考核清单 / the assessment (DESIGN §4), composed in ``data/config/assessment.toml``.
+"""考核清单 / the assessment: the ranking of units, how each area score was built, rank
+changes and town-wide ranks. Composed in ``data/config/assessment.toml``; defined in
+docs/metrics.md (考核清单). The scores come from :mod:`metrics.assessment_scores`.
 
 Four areas, 25 points each by default — 网格日常运行 (``daily_ops``), 党内组织生活
 (``org_life``), 收集反馈民情民意 (``public_opinion``), 参与社会治理和联系服务群众
@@ -20,84 +22,11 @@ from dataclasses import replace
 import duckdb
 import polars as pl
 
+from metrics.assessment_scores import assessment_scores
 from metrics.config import AREA_KEYS, Config
-from metrics.context import Context, ratio
 from metrics.filters import Filter
-from metrics.scope import scoped, unscoped
-
-
-@unscoped
-def component_exprs(target: float) -> dict[str, pl.Expr]:
-    """Every assessment component as a Polars expression over ``Context.ub`` columns."""
-    mean_satisfaction = ratio("satisfaction_sum", "satisfaction_n")
-    return {
-        "activity_coverage": ratio("met", "due"),
-        "compliant_share": ratio("compliant", "subgrid_months"),
-        "study_coverage": ratio("reached", "member_months"),
-        "home_study_share": ratio("reached_home", "reached"),
-        "attendance_rate": ratio("org_credit", "org_expected"),
-        "volunteer_reach": ratio("volunteer_members", "member_months"),
-        "report_collection": pl.when(pl.col("subgrid_months") > 0)
-        .then(
-            pl.min_horizontal(pl.lit(1.0), pl.col("reports") / (target * pl.col("subgrid_months")))
-        )
-        .otherwise(None),
-        "on_time_accept_rate": ratio("accept_on_time", "accept_due"),
-        "on_time_resolve_rate": ratio("resolve_on_time", "resolve_due"),
-        "satisfaction": (mean_satisfaction - 1.0) / 4.0,
-    }
-
-
-def _deductions(ctx: Context) -> pl.DataFrame:
-    """``unit_id, bucket, deductions`` at the filter's level (see the module doc)."""
-    u = ctx.unit
-    maps = [ctx.sg.select(unit_id="subgrid_id", target=pl.col(u))]
-    if u != "subgrid_id":
-        maps.append(ctx.vg.select(unit_id="village_id", target=pl.col(u)))
-    if u == "town_id":
-        maps.append(ctx.vg.select(unit_id="town_id", target=pl.col(u)).unique())
-    own = ctx.unit_points.join(pl.concat(maps).unique(), on="unit_id").select(
-        "target", "bucket", "points"
-    )
-    parts = [own]
-    if ctx.config.assessment.member_deductions:
-        parts.append(
-            ctx.person_points.join(
-                ctx.sg.select("subgrid_key", target=pl.col(u)), on="subgrid_key"
-            ).select("target", "bucket", "points")
-        )
-    return (
-        pl.concat(parts)
-        .group_by("target", "bucket")
-        .agg(deductions=pl.col("points").sum())
-        .rename({"target": "unit_id"})
-    )
-
-
-def _scored(ctx: Context) -> pl.DataFrame:
-    """Unit × bucket: component values, area scores, deductions, total and rank."""
-    comps = component_exprs(ctx.config.response.target_per_subgrid_month)
-    frame = ctx.ub.with_columns(v.alias(k) for k, v in comps.items())
-    for area in ctx.config.assessment.areas:
-        available = pl.sum_horizontal(
-            [pl.when(pl.col(c).is_null()).then(0.0).otherwise(w) for c, w in area.components]
-        )
-        weighted = pl.sum_horizontal([pl.col(c).fill_null(0.0) * w for c, w in area.components])
-        frame = frame.with_columns(
-            pl.when(available > 0)
-            .then(area.points * weighted / available)
-            .otherwise(0.0)
-            .alias(area.key)
-        )
-    frame = frame.join(_deductions(ctx), on=["unit_id", "bucket"], how="left").with_columns(
-        deductions=pl.col("deductions").fill_null(0.0)
-    )
-    frame = frame.with_columns(
-        total=pl.max_horizontal(pl.lit(0.0), pl.sum_horizontal(AREA_KEYS) - pl.col("deductions"))
-    )
-    return frame.with_columns(
-        rank=pl.col("total").rank(method="min", descending=True).over("bucket").cast(pl.Int64)
-    )
+from metrics.query_context import Context
+from metrics.scope import scoped
 
 
 @scoped
@@ -113,7 +42,7 @@ def assessment(
     rank`` (best first)."""
     ctx = Context.of(con, f, config, rollups)
     return (
-        ctx.current(_scored(ctx))
+        ctx.range_rows(assessment_scores(ctx))
         .select("unit_id", "unit_name", *AREA_KEYS, "deductions", "total", "rank")
         .sort("rank", "unit_id")
     )
@@ -131,7 +60,7 @@ def assessment_components(
     ``unit_id, unit_name, area, area_label, area_points, component, weight, value``
     (null = nothing to measure, left out) and ``score`` (the area's points)."""
     ctx = Context.of(con, f, config, rollups)
-    scored = ctx.current(_scored(ctx))
+    scored = ctx.range_rows(assessment_scores(ctx))
     parts = []
     for area in ctx.config.assessment.areas:
         for component, weight in area.components:
@@ -166,7 +95,7 @@ def rank_change(
     moved up; null when the unit had no data before). For a single month this is the
     month-over-month change."""
     ctx = Context.of(con, f, config, rollups, buckets="compare")
-    scored = _scored(ctx).select("unit_id", "unit_name", "bucket", "total", "rank")
+    scored = assessment_scores(ctx).select("unit_id", "unit_name", "bucket", "total", "rank")
     current = scored.filter(pl.col("bucket") == f.start).drop("bucket")
     previous = scored.filter(pl.col("bucket") == f.previous().start).select(
         "unit_id", previous_total="total", previous_rank="rank"

@@ -1,6 +1,7 @@
 """The metric configuration: ``data/config/*.toml``, read and validated at start.
 
-Every requirement, limit, weight and threshold of DESIGN §4 lives in one of six files
+Every requirement, limit, weight and threshold of the metrics (docs/metrics.md;
+the keys in docs/configuration.md) lives in one of six files
 (coverage, study, response, indices, assessment, alerts). :func:`load_config` reads
 them all and checks every value; a bad or unknown key raises :class:`ConfigError`
 whose message (Chinese, for the office staff who edit the files) names the file and
@@ -163,7 +164,7 @@ class Config:
 
 
 # Points by which a value may fall short of a threshold and still reach it (floating-
-# point rounding of a mean that is exactly on it; see metrics.context.label_for).
+# point rounding of a mean that is exactly on it; see metrics.formulas.label_for).
 THRESHOLD_TOLERANCE = 1e-9
 
 

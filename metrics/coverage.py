@@ -1,4 +1,6 @@
-"""制度落实 / activity coverage (DESIGN §4, §7.3).
+"""制度落实 / activity coverage: requirements met per unit, by month and over the range,
+and the sub-grid × requirement matrix. Defined in docs/metrics.md (制度落实覆盖率,
+制度落实率).
 
 The 制度清单 (``data/config/coverage.toml``) lists the activities due per sub-grid and
 per village each month. For a sub-grid and month, ``due`` is the number of sub-grid
@@ -16,10 +18,13 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from metrics.activity_sums import requirement_columns, subgrid_sums, village_sums
 from metrics.config import Config
-from metrics.context import Context, ratio
 from metrics.filters import Filter
+from metrics.formulas import ratio
+from metrics.query_context import Context
 from metrics.scope import scoped
+from metrics.unit_totals import unit_activity_totals
 
 RATES = [
     ratio("met", "due").alias("coverage"),
@@ -40,7 +45,8 @@ def coverage_by_month(
     coverage, subgrid_months, compliant, compliant_share``."""
     ctx = Context.of(con, f, config, rollups, buckets="month")
     return (
-        ctx.ua.with_columns(RATES)
+        unit_activity_totals(ctx)
+        .with_columns(RATES)
         .select("unit_id", "unit_name", pl.col("bucket").alias("month"), *COLUMNS)
         .sort("unit_id", "month")
     )
@@ -59,7 +65,9 @@ def coverage_summary(
     compliant_share``."""
     ctx = Context.of(con, f, config, rollups)
     return (
-        ctx.current(ctx.ua).with_columns(RATES).select("unit_id", "unit_name", "months", *COLUMNS)
+        ctx.range_rows(unit_activity_totals(ctx))
+        .with_columns(RATES)
+        .select("unit_id", "unit_name", "months", *COLUMNS)
     )
 
 
@@ -67,16 +75,16 @@ def _requirement_counts(ctx: Context, level: str) -> pl.DataFrame:
     """Per sub-grid (``subgrid_id``) or village of the scope, for each requirement ``i``
     of the level: ``met_i`` (data months of the range it was met) and ``held_i``
     (activities of its type). A small scope reads them from the range sums every page
-    reads anyway (``Context.sgb``/``vgb``); a large one counts them in SQL."""
-    if ctx.fine:
-        return ctx.current(ctx.sgb if level == "subgrid" else ctx.vgb)
-    columns = ctx.requirement_columns(level)
+    reads anyway (``subgrid_sums``/``village_sums``); a large one counts them in SQL."""
+    if ctx.small_scope:
+        return ctx.range_rows(subgrid_sums(ctx) if level == "subgrid" else village_sums(ctx))
+    columns = requirement_columns(ctx, level)
     if level == "subgrid":
-        key, table, scope = "subgrid_key", ctx.rel["ru_subgrid_month"], "r.subgrid_key"
-        where = ctx.in_scope(scope)
+        key, table = "subgrid_key", ctx.tables["ru_subgrid_month"]
+        where = ctx.subgrid_in_scope_sql("r.subgrid_key")
     else:
-        key, table = "village_id", ctx.rel["ru_village_month"]
-        where = ctx.village_in_scope("r.village_id")
+        key, table = "village_id", ctx.tables["ru_village_month"]
+        where = ctx.village_in_scope_sql("r.village_id")
     sums = ",\n    ".join(f"sum({expr}) AS {name}" for name, expr in columns.items())
     counts = ctx.fetch(
         f"""SELECT r.{key}, {sums}
@@ -84,12 +92,12 @@ FROM {table} r
 WHERE r.month BETWEEN list_min($months::DATE[]) AND list_max($months::DATE[])
   AND list_contains($months::DATE[], r.month) AND {where}
 GROUP BY ALL""",
-        months=ctx.range_months,
-        **ctx.key_range,
+        months=ctx.range_data_months,
+        **ctx.subgrid_key_range,
         **{f"req_{i}": r.min_count for i, r in enumerate(ctx.config.coverage.requirements)},
     )
     if level == "subgrid":
-        return counts.join(ctx.sg.select("subgrid_key", "subgrid_id"), on="subgrid_key")
+        return counts.join(ctx.subgrids.select("subgrid_key", "subgrid_id"), on="subgrid_key")
     return counts
 
 
@@ -112,10 +120,10 @@ def coverage_matrix(
     ctx = Context.of(con, f, config, rollups)
     reqs = ctx.config.coverage.requirements
     units = {
-        "subgrid": ctx.sg.select(
+        "subgrid": ctx.subgrids.select(
             unit_id="subgrid_id", unit_name="subgrid_name", village_id="village_id"
         ),
-        "village": ctx.vg.select(
+        "village": ctx.villages.select(
             unit_id="village_id", unit_name="village_name", village_id="village_id"
         ),
     }
@@ -140,7 +148,7 @@ def coverage_matrix(
                     label=pl.lit(r.label),
                     activity_type=pl.lit(r.activity_type),
                     min_count=pl.lit(r.min_count, pl.Int64),
-                    months=pl.lit(len(ctx.range_months), pl.Int64),
+                    months=pl.lit(len(ctx.range_data_months), pl.Int64),
                     months_met=pl.col("months_met").fill_null(0).cast(pl.Int64),
                     held=pl.col("held").fill_null(0).cast(pl.Int64),
                 )

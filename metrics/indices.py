@@ -1,4 +1,6 @@
-"""两个指数 / the two indices (DESIGN §4); weights in ``data/config/indices.toml``.
+"""两个指数 / the two indices per unit, member and month, shaped for pages and the CLI;
+weights in ``data/config/indices.toml``. Defined in docs/metrics.md (堡垒指数,
+先锋指数); computed by :mod:`metrics.fortress_index` and :mod:`metrics.vanguard_index`.
 
 党组织堡垒指数, per sub-grid and range, 0–100:
   制度落实 30 × coverage + 学习覆盖 20 × study coverage + 民情处置 (10 × min(1, reports
@@ -30,16 +32,28 @@ import duckdb
 import polars as pl
 
 from metrics.config import Config
-from metrics.context import Context, label_for
 from metrics.filters import Filter
+from metrics.formulas import label_for
+from metrics.fortress_index import FORTRESS_PARTS, fortress_by_unit
+from metrics.query_context import Context
 from metrics.scope import scoped
+from metrics.vanguard_index import (
+    VANGUARD_PARTS,
+    party_members,
+    vanguard_by_member,
+    vanguard_by_unit,
+)
 
-FORTRESS_PARTS = ["coverage_pts", "study_pts", "collection_pts", "handling_pts", "survey_pts"]
-VANGUARD_PARTS = ["attendance_pts", "study_pts", "role_pts"]
+FORTRESS_POINTS = [f"{p}_pts" for p in FORTRESS_PARTS]
+VANGUARD_POINTS = [f"{p}_pts" for p in VANGUARD_PARTS]
 
 
 def _fortress_frame(ctx: Context) -> pl.DataFrame:
-    frame = ctx.fort if ctx.buckets == "month" else ctx.current(ctx.fort)
+    """堡垒指数 per unit (and bucket) with its ``stars``: every month for ``month``
+    buckets, else the range's."""
+    frame = fortress_by_unit(ctx)
+    if ctx.bucket_mode != "month":
+        frame = ctx.range_rows(frame)
     return frame.with_columns(stars=label_for(ctx.config.fortress.stars, "fortress_index"))
 
 
@@ -66,7 +80,7 @@ def fortress(
             "fortress_index",
             "stars",
             "surveyed",
-            *FORTRESS_PARTS,
+            *FORTRESS_POINTS,
             "raw",
             "deductions",
             "member_months",
@@ -92,9 +106,9 @@ def vanguard_members(
     """
     ctx = Context.of(con, f, config, rollups)
     return (
-        ctx.current(ctx.vm)
-        .join(ctx.members.select("person_id", "name"), on="person_id", how="left")
-        .join(ctx.sg.select("subgrid_key", "subgrid_id", "village_id"), on="subgrid_key")
+        ctx.range_rows(vanguard_by_member(ctx))
+        .join(party_members(ctx).select("person_id", "name"), on="person_id", how="left")
+        .join(ctx.subgrids.select("subgrid_key", "subgrid_id", "village_id"), on="subgrid_key")
         .sort("village_id", "subgrid_id", "person_id")
         .with_columns(grade=label_for(ctx.config.vanguard.grades, "vanguard_index"))
         .select(
@@ -104,7 +118,7 @@ def vanguard_members(
             "village_id",
             "vanguard_index",
             "grade",
-            *VANGUARD_PARTS,
+            *VANGUARD_POINTS,
             "deductions",
             "months_on_roll",
             "study_months",
@@ -129,7 +143,9 @@ def vanguard(
     components are means too)."""
     ctx = Context.of(con, f, config, rollups)
     return (
-        ctx.units.join(ctx.current(ctx.vang).drop("bucket"), on="unit_id", how="left")
+        ctx.units.join(
+            ctx.range_rows(vanguard_by_unit(ctx)).drop("bucket"), on="unit_id", how="left"
+        )
         .with_columns(
             members=pl.col("members").fill_null(0).cast(pl.Int64),
             grade=label_for(ctx.config.vanguard.grades, "vanguard_index"),
@@ -140,7 +156,7 @@ def vanguard(
             "members",
             "vanguard_index",
             "grade",
-            *VANGUARD_PARTS,
+            *VANGUARD_POINTS,
             "deductions",
         )
         .sort("unit_id")
@@ -160,7 +176,7 @@ def indices(
     (``coverage_pts`` … ``survey_pts``, ``raw, deductions, member_months``) and the
     number of ``members`` averaged for the 先锋指数."""
     ctx = Context.of(con, f, config, rollups)
-    vang = ctx.current(ctx.vang).drop(
+    vang = ctx.range_rows(vanguard_by_unit(ctx)).drop(
         "bucket", "attendance_pts", "study_pts", "role_pts", "deductions"
     )
     return (
@@ -179,7 +195,7 @@ def indices(
             "stars",
             "grade",
             "surveyed",
-            *FORTRESS_PARTS,
+            *FORTRESS_POINTS,
             "raw",
             "deductions",
             "member_months",
@@ -200,7 +216,7 @@ def indices_by_month(
     """Both indices per unit and data month, each month its own range: ``unit_id,
     unit_name, month, fortress_index, stars, surveyed, vanguard_index, grade``."""
     ctx = Context.of(con, f, config, rollups, buckets="month")
-    vang = ctx.vang.select("unit_id", "bucket", "vanguard_index")
+    vang = vanguard_by_unit(ctx).select("unit_id", "bucket", "vanguard_index")
     return (
         ctx.units.join(_fortress_frame(ctx), on="unit_id")
         .join(vang, on=["unit_id", "bucket"], how="left")

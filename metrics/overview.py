@@ -1,4 +1,5 @@
 """总览: headline counts, KPIs with month-over-month change, trends, alerts, scorecards.
+The KPIs are defined in docs/metrics.md (总览).
 
 The four KPIs of the 总览 page, per unit of the filter's level:
 
@@ -19,20 +20,53 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from metrics.assessment import _scored
+from metrics import glossary
+from metrics.assessment_scores import assessment_scores
 from metrics.config import Config
-from metrics.context import Context, label_for, ratio
 from metrics.filters import Filter
+from metrics.formulas import label_for, ratio
+from metrics.fortress_index import fortress_by_unit
+from metrics.query_context import Context
+from metrics.reports import open_reports_at_end
 from metrics.scope import scoped
+from metrics.unit_totals import unit_totals
+from metrics.vanguard_index import vanguard_by_unit
 
-KPI_LABELS = {
-    "compliant_share": "制度落实率",
-    "activity_coverage": "制度落实覆盖率",
-    "study_coverage": "学习覆盖率",
-    "on_time_resolve_rate": "按期办结率",
-    "fortress_index": "平均堡垒指数",
-}
-ALERT_LABELS = KPI_LABELS | {"overdue_reports": "超期未办结事项"}
+KPI_KEYS = (
+    "compliant_share",
+    "activity_coverage",
+    "study_coverage",
+    "on_time_resolve_rate",
+    "fortress_index",
+)
+# Labels from the one glossary (metrics/glossary.py): a KPI reads the same everywhere.
+KPI_LABELS = {key: glossary.label(key) for key in KPI_KEYS}
+ALERT_LABELS = KPI_LABELS | {"overdue_reports": glossary.label("overdue_reports")}
+# The scorecard's figures from the unit's pooled totals, and all its columns in order.
+SCORECARD_TOTALS = (
+    "compliant_share",
+    "activity_coverage",
+    "study_coverage",
+    "home_share",
+    "reports",
+    "on_time_accept_rate",
+    "on_time_resolve_rate",
+)
+SCORECARD_COLUMNS = (
+    "unit_id",
+    "unit_name",
+    *SCORECARD_TOTALS,
+    "open_at_end",
+    "overdue_at_end",
+    "fortress_index",
+    "stars",
+    "surveyed",
+    "vanguard_index",
+    "grade",
+    "members",
+    "total",
+    "rank",
+)
 
 
 @dataclass(frozen=True)
@@ -86,14 +120,14 @@ def town_summary(con: duckdb.DuckDBPyConnection, village_id: str | None = None) 
 
 def _kpi_frame(ctx: Context) -> pl.DataFrame:
     """Unit × bucket: the KPI values."""
-    values = ctx.ub.with_columns(
+    values = unit_totals(ctx).with_columns(
         compliant_share=ratio("compliant", "subgrid_months"),
         activity_coverage=ratio("met", "due"),
         study_coverage=ratio("reached", "member_months"),
         on_time_resolve_rate=ratio("resolve_on_time", "resolve_due"),
     )
     return values.join(
-        ctx.fort.select("unit_id", "bucket", "fortress_index"),
+        fortress_by_unit(ctx).select("unit_id", "bucket", "fortress_index"),
         on=["unit_id", "bucket"],
         how="left",
     ).select("unit_id", "unit_name", "bucket", *KPI_LABELS)
@@ -161,7 +195,7 @@ def alerts(
     minimum and more overdue reports (督办清单) at the end of the range than allowed.
     """
     ctx = Context.of(con, f.at_level("village"), config, rollups)
-    values = ctx.current(_kpi_frame(ctx)).drop("bucket")
+    values = ctx.range_rows(_kpi_frame(ctx)).drop("bucket")
     rows = []
     for kpi, minimum in ctx.config.alerts.minimum:
         rows.append(
@@ -174,7 +208,8 @@ def alerts(
             )
         )
     overdue = (
-        ctx.open_reports.filter(pl.col("overdue"))
+        open_reports_at_end(ctx)
+        .filter(pl.col("overdue"))
         .group_by("village_id")
         .agg(value=pl.len().cast(pl.Float64))
     )
@@ -245,12 +280,13 @@ def scorecard(
     fortress_index, stars, surveyed, vanguard_index, grade, members, total, rank``."""
     ctx = Context.of(con, f, config, rollups)
     opened = (
-        ctx.open_reports.group_by(ctx.unit)
+        open_reports_at_end(ctx)
+        .group_by(ctx.unit_column)
         .agg(open_at_end=pl.len(), overdue_at_end=pl.col("overdue").sum())
-        .rename({ctx.unit: "unit_id"})
+        .rename({ctx.unit_column: "unit_id"})
     )
     base = (
-        ctx.current(ctx.ub)
+        ctx.range_rows(unit_totals(ctx))
         .with_columns(
             activity_coverage=ratio("met", "due"),
             compliant_share=ratio("compliant", "subgrid_months"),
@@ -259,34 +295,26 @@ def scorecard(
             on_time_accept_rate=ratio("accept_on_time", "accept_due"),
             on_time_resolve_rate=ratio("resolve_on_time", "resolve_due"),
         )
-        .select(
-            "unit_id",
-            "unit_name",
-            "activity_coverage",
-            "compliant_share",
-            "study_coverage",
-            "home_share",
-            "reports",
-            "on_time_accept_rate",
-            "on_time_resolve_rate",
-        )
+        .select("unit_id", "unit_name", *SCORECARD_TOTALS)
     )
     return (
         ctx.units.select("unit_id")
         .join(base, on="unit_id", how="left")
         .join(opened, on="unit_id", how="left")
         .join(
-            ctx.current(ctx.fort).select("unit_id", "fortress_index", "surveyed"),
+            ctx.range_rows(fortress_by_unit(ctx)).select("unit_id", "fortress_index", "surveyed"),
             on="unit_id",
             how="left",
         )
         .join(
-            ctx.current(ctx.vang).select("unit_id", "vanguard_index", "members"),
+            ctx.range_rows(vanguard_by_unit(ctx)).select("unit_id", "vanguard_index", "members"),
             on="unit_id",
             how="left",
         )
         .join(
-            ctx.current(_scored(ctx)).select("unit_id", "total", "rank"), on="unit_id", how="left"
+            ctx.range_rows(assessment_scores(ctx)).select("unit_id", "total", "rank"),
+            on="unit_id",
+            how="left",
         )
         .with_columns(
             open_at_end=pl.col("open_at_end").fill_null(0).cast(pl.Int64),
@@ -296,26 +324,6 @@ def scorecard(
             grade=label_for(ctx.config.vanguard.grades, "vanguard_index"),
         )
         .filter(pl.col("unit_name").is_not_null())
-        .select(
-            "unit_id",
-            "unit_name",
-            "activity_coverage",
-            "compliant_share",
-            "study_coverage",
-            "home_share",
-            "reports",
-            "on_time_accept_rate",
-            "on_time_resolve_rate",
-            "open_at_end",
-            "overdue_at_end",
-            "fortress_index",
-            "stars",
-            "surveyed",
-            "vanguard_index",
-            "grade",
-            "members",
-            "total",
-            "rank",
-        )
+        .select(SCORECARD_COLUMNS)
         .sort("unit_id")
     )

@@ -1,11 +1,14 @@
-"""响应时效 / response times to residents' reports (DESIGN §4, §7.3).
+"""响应时效 / response times to residents' reports: statistics per unit and category,
+by month, durations, histograms, the funnel, the backlog and the 督办清单. Defined in
+docs/metrics.md (民情处置); the report rows and decisions come from
+:mod:`metrics.reports`, the statistics from :mod:`metrics.report_statistics`.
 
 Per report: 受理时长 = 受理时间 − 上报时间 and 办结时长 = 办结时间 − 上报时间, in
 decimal hours. Statistics cover the reports whose 上报时间 falls in the range (any
 later timestamp counts, even one after the range); medians and p90 use linear
 interpolation (as DuckDB ``quantile_cont``) over the reports having both timestamps.
 
-Decisions (DESIGN is silent):
+Decisions made here (docs/metrics.md records them too):
 
 * 按时受理率 = reports accepted within ``accept_limit_hours`` ÷ reports whose
   acceptance is decided: accepted (on time or late), or not accepted and already past
@@ -27,95 +30,22 @@ import duckdb
 import polars as pl
 
 from metrics.config import Config
-from metrics.context import ALL_CATEGORIES, Context
 from metrics.filters import Filter
+from metrics.query_context import Context
+from metrics.report_statistics import (
+    STAT_COLUMNS,
+    STATS_SQL,
+    reports_with_unit,
+    stats_by_unit,
+    with_stat_types,
+)
+from metrics.reports import open_reports_at_end, query_range_reports
 from metrics.scope import scoped
 from store.contracts import REPORT_CATEGORIES
 
+ALL_CATEGORIES = "全部"  # the row of every category together
 CATEGORY_ORDER = [ALL_CATEGORIES, *REPORT_CATEGORIES]
 FUNNEL_STAGES = ("上报", "受理", "核实", "办结")
-
-
-def _rate(flag: str) -> pl.Expr:
-    """Share of the decided reports (flag not null) decided true; null when none."""
-    decided = pl.col(flag).count()
-    return pl.when(decided > 0).then(pl.col(flag).sum() / decided).otherwise(None)
-
-
-# The statistics of a group of reports (medians and p90 interpolate linearly, as
-# DuckDB's quantile_cont: the reports having both timestamps).
-STATS = {
-    "reports": pl.len(),
-    "resolved": pl.col("resolved_at").count(),
-    "accepted": (pl.col("accepted_at").is_not_null() & ~pl.col("refused")).sum(),
-    "refused": pl.col("refused").sum(),
-    "accept_median_h": pl.col("accept_h").quantile(0.5, "linear"),
-    "accept_p90_h": pl.col("accept_h").quantile(0.9, "linear"),
-    "resolve_median_h": pl.col("resolve_h").quantile(0.5, "linear"),
-    "resolve_p90_h": pl.col("resolve_h").quantile(0.9, "linear"),
-    "on_time_accept_rate": _rate("on_time_accept"),
-    "on_time_resolve_rate": _rate("on_time_resolve"),
-    "satisfaction_mean": pl.col("satisfaction").mean(),
-}
-STAT_COLUMNS = {
-    "reports": pl.Int64,
-    "resolved": pl.Int64,
-    "accepted": pl.Int64,
-    "refused": pl.Int64,
-    "accept_median_h": pl.Float64,
-    "accept_p90_h": pl.Float64,
-    "resolve_median_h": pl.Float64,
-    "resolve_p90_h": pl.Float64,
-    "on_time_accept_rate": pl.Float64,
-    "on_time_resolve_rate": pl.Float64,
-    "satisfaction_mean": pl.Float64,
-}
-COUNTS = ("reports", "resolved", "accepted", "refused")
-
-
-# STATS in SQL, for a large scope (Context.reports_query).
-STATS_SQL = """count(*) AS reports,
-    count(resolved_at) AS resolved,
-    count(*) FILTER (WHERE accepted_at IS NOT NULL AND NOT refused) AS accepted,
-    count(*) FILTER (WHERE refused) AS refused,
-    quantile_cont(accept_h, 0.5) AS accept_median_h,
-    quantile_cont(accept_h, 0.9) AS accept_p90_h,
-    quantile_cont(resolve_h, 0.5) AS resolve_median_h,
-    quantile_cont(resolve_h, 0.9) AS resolve_p90_h,
-    count(*) FILTER (WHERE on_time_accept) / nullif(count(on_time_accept), 0)
-        AS on_time_accept_rate,
-    count(*) FILTER (WHERE on_time_resolve) / nullif(count(on_time_resolve), 0)
-        AS on_time_resolve_rate,
-    avg(satisfaction) AS satisfaction_mean"""
-
-
-def _stats(frame: pl.DataFrame, *keys: str) -> pl.DataFrame:
-    return frame.group_by(*keys).agg(**STATS)
-
-
-def _stats_by(ctx: Context, second: str | None) -> pl.DataFrame:
-    """STATS per unit of the level (``unit_id``) and ``second`` (a column of the
-    reports, or none): over the report rows in Polars for a small scope, in SQL for a
-    large one."""
-    extra = [second] if second else []
-    if ctx.fine:
-        return _stats(_in_units(ctx), "unit_id", *extra)
-    columns = ", ".join([*extra, STATS_SQL])
-    group = ", ".join([ctx.unit, *extra])
-    return ctx.reports_query(f"SELECT {ctx.unit} AS unit_id, {columns} FROM rf GROUP BY {group}")
-
-
-def _typed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Counts of units without reports are 0, their statistics null; fixed dtypes."""
-    return frame.with_columns(
-        [pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNTS]
-        + [pl.col(c).cast(t) for c, t in STAT_COLUMNS.items() if c not in COUNTS]
-    )
-
-
-def _in_units(ctx: Context, listed: bool = False) -> pl.DataFrame:
-    """The reports of the range with ``unit_id`` (the unit of the filter's level)."""
-    return ctx.reports(listed).with_columns(unit_id=pl.col(ctx.unit))
 
 
 @scoped
@@ -135,22 +65,23 @@ def response_summary(
     category has reports in the range or open at its end.
     """
     ctx = Context.of(con, f, config, rollups)
-    u = ctx.unit
-    if ctx.fine:
+    u = ctx.unit_column
+    if ctx.small_scope:
         stats = pl.concat(
             [
-                _stats_by(ctx, "category"),
-                _stats_by(ctx, None).with_columns(category=pl.lit(ALL_CATEGORIES)),
+                stats_by_unit(ctx, "category"),
+                stats_by_unit(ctx, None).with_columns(category=pl.lit(ALL_CATEGORIES)),
             ],
             how="diagonal",
         )
     else:
-        stats = ctx.reports_query(
+        stats = query_range_reports(
+            ctx,
             f"""SELECT {u} AS unit_id, coalesce(category, $all) AS category, {STATS_SQL}
 FROM rf GROUP BY GROUPING SETS (({u}, category), ({u}))""",
             all=ALL_CATEGORIES,
         )
-    opn = ctx.open_reports.rename({u: "unit_id"})
+    opn = open_reports_at_end(ctx).rename({u: "unit_id"})
     counts = [pl.len().alias("open_at_end"), pl.col("overdue").sum().alias("overdue_at_end")]
     opened = pl.concat(
         [
@@ -178,7 +109,7 @@ FROM rf GROUP BY GROUPING SETS (({u}, category), ({u}))""",
         )
     )
     return (
-        _typed(out)
+        with_stat_types(out)
         .sort("unit_id", "order")
         .select("unit_id", "unit_name", "category", *STAT_COLUMNS, "open_at_end", "overdue_at_end")
     )
@@ -195,10 +126,10 @@ def response_by_month(
     """Per unit and data month (by month reported), all categories together:
     ``unit_id, unit_name, month`` and the statistics of :func:`response_summary`."""
     ctx = Context.of(con, f, config, rollups, buckets="month")
-    stats = _stats_by(ctx, "bucket")
-    out = ctx.skeleton().join(stats, on=["unit_id", "bucket"], how="left")
+    stats = stats_by_unit(ctx, "bucket")
+    out = ctx.units_by_bucket().join(stats, on=["unit_id", "bucket"], how="left")
     return (
-        _typed(out)
+        with_stat_types(out)
         .rename({"bucket": "month"})
         .select("unit_id", "unit_name", "month", *STAT_COLUMNS)
         .sort("unit_id", "month")
@@ -221,7 +152,7 @@ def report_durations(
     """
     ctx = Context.of(con, f, config, rollups)
     return (
-        _in_units(ctx, listed=True)
+        reports_with_unit(ctx, listed=True)
         .select(
             "report_id",
             "unit_id",
@@ -281,15 +212,16 @@ def duration_distribution(
     if any(a >= b for a, b in pairwise(edges_h)):
         raise ValueError("edges_h must increase")
     ctx = Context.of(con, f, config, rollups)
-    if ctx.fine:
-        counts = _histogram(_in_units(ctx), edges_h)
+    if ctx.small_scope:
+        counts = _histogram(reports_with_unit(ctx), edges_h)
     else:
         index = " + ".join(f"(h >= $edge_{i})::INTEGER" for i in range(len(edges_h)))
-        counts = ctx.reports_query(
+        counts = query_range_reports(
+            ctx,
             f"""SELECT unit_id, category, measure, 1 + {index} AS bin_order, count(*) AS reports
-FROM (SELECT {ctx.unit} AS unit_id, category, 'accept' AS measure, accept_h AS h FROM rf
+FROM (SELECT {ctx.unit_column} AS unit_id, category, 'accept' AS measure, accept_h AS h FROM rf
       UNION ALL
-      SELECT {ctx.unit}, category, 'resolve', resolve_h FROM rf)
+      SELECT {ctx.unit_column}, category, 'resolve', resolve_h FROM rf)
 WHERE h IS NOT NULL
 GROUP BY ALL""",
             **{f"edge_{i}": e for i, e in enumerate(edges_h)},
@@ -324,9 +256,9 @@ def funnel(
     不予受理 (refused reports carry the refusal time in 受理时间).
     """
     ctx = Context.of(con, f, config, rollups)
-    if ctx.fine:
+    if ctx.small_scope:
         counts = (
-            _in_units(ctx)
+            reports_with_unit(ctx)
             .group_by("unit_id")
             .agg(
                 s1=pl.len(),
@@ -336,13 +268,14 @@ def funnel(
             )
         )
     else:
-        counts = ctx.reports_query(
-            f"""SELECT {ctx.unit} AS unit_id,
+        counts = query_range_reports(
+            ctx,
+            f"""SELECT {ctx.unit_column} AS unit_id,
     count(*) AS s1,
     count(*) FILTER (WHERE accepted_at IS NOT NULL AND NOT refused) AS s2,
     count(verified_at) AS s3,
     count(resolved_at) AS s4
-FROM rf GROUP BY ALL"""
+FROM rf GROUP BY ALL""",
         )
     counts = counts.with_columns(pl.col("s1", "s2", "s3", "s4").cast(pl.Int64))
     long = counts.unpivot(index="unit_id", variable_name="stage_key", value_name="reports")
@@ -381,10 +314,11 @@ def backlog(
     age_days = pl.col("age_h") / 24.0
     order = 1 + pl.sum_horizontal([(age_days >= e).cast(pl.Int32) for e in edges])
     counts = (
-        ctx.open_reports.with_columns(age_order=order.cast(pl.Int32))
-        .group_by(ctx.unit, "age_order")
+        open_reports_at_end(ctx)
+        .with_columns(age_order=order.cast(pl.Int32))
+        .group_by(ctx.unit_column, "age_order")
         .agg(reports=pl.len())
-        .rename({ctx.unit: "unit_id"})
+        .rename({ctx.unit_column: "unit_id"})
     )
     buckets = pl.DataFrame(
         {"age_order": list(range(1, len(labels) + 1)), "age_bucket": list(labels)},
@@ -415,9 +349,10 @@ def overdue(
     """
     ctx = Context.of(con, f, config, rollups)
     accept_limit = ctx.config.response.accept_limit_hours
-    names = ctx.sg.select("subgrid_id", "subgrid_name", "village_name")
+    names = ctx.subgrids.select("subgrid_id", "subgrid_name", "village_name")
     return (
-        ctx.open_reports.filter(pl.col("overdue"))
+        open_reports_at_end(ctx)
+        .filter(pl.col("overdue"))
         .join(names, on="subgrid_id", how="left", maintain_order="left")
         .with_columns(
             overdue_h=pl.col("age_h")

@@ -1,4 +1,5 @@
-"""学习覆盖率 / study coverage (DESIGN §4, §7.3).
+"""学习覆盖率 / study coverage per unit, by month and over the range, and the members
+not reached N months running. Defined in docs/metrics.md (学习覆盖率).
 
 For a unit and month: ``members`` = party members on the unit's roll that month
 (is_party_member, sub-grid in the unit, active_from ≤ the month's last day, active_to
@@ -15,9 +16,11 @@ import duckdb
 import polars as pl
 
 from metrics.config import Config
-from metrics.context import Context, ratio
 from metrics.filters import Filter
+from metrics.formulas import ratio
+from metrics.query_context import Context
 from metrics.scope import scoped
+from metrics.unit_totals import unit_activity_totals
 from store.rollup_layout import OPEN_END
 
 RATES = [
@@ -37,15 +40,19 @@ def study_by_month(
     """Per unit and data month: ``unit_id, unit_name, month, members, reached,
     reached_home, coverage, home_share``."""
     ctx = Context.of(con, f, config, rollups, buckets="month")
-    return ctx.ua.with_columns(RATES).select(
-        "unit_id",
-        "unit_name",
-        pl.col("bucket").alias("month"),
-        pl.col("member_months").alias("members"),
-        "reached",
-        "reached_home",
-        "coverage",
-        "home_share",
+    return (
+        unit_activity_totals(ctx)
+        .with_columns(RATES)
+        .select(
+            "unit_id",
+            "unit_name",
+            pl.col("bucket").alias("month"),
+            pl.col("member_months").alias("members"),
+            "reached",
+            "reached_home",
+            "coverage",
+            "home_share",
+        )
     )
 
 
@@ -61,7 +68,7 @@ def study_summary(
     reached_home, coverage, home_share`` (reached and reached_home in member-months)."""
     ctx = Context.of(con, f, config, rollups)
     return (
-        ctx.current(ctx.ua)
+        ctx.range_rows(unit_activity_totals(ctx))
         .with_columns(RATES)
         .select(
             "unit_id",
@@ -112,26 +119,26 @@ def not_reached(
     listed = ctx.fetch(
         f"""WITH listed AS (
     SELECT m.person_id, m.subgrid_key
-    FROM {ctx.rel["ru_member"]} m
+    FROM {ctx.tables["ru_member"]} m
     WHERE m.first_month <= $first AND coalesce(m.last_month, $open_end) >= $last
-      AND {ctx.in_scope("m.subgrid_key")}
+      AND {ctx.subgrid_in_scope_sql("m.subgrid_key")}
       AND NOT EXISTS (
-          SELECT 1 FROM {ctx.rel["ru_member_month"]} r
+          SELECT 1 FROM {ctx.tables["ru_member_month"]} r
           WHERE r.person_key = m.person_key AND r.reached
             AND r.month BETWEEN $first AND $last AND list_contains($months::DATE[], r.month))
 )
 SELECT l.person_id, p.name, k.subgrid_id
 FROM listed l
 JOIN person p ON p.person_id = l.person_id
-JOIN {ctx.rel["ru_subgrid"]} k ON k.subgrid_key = l.subgrid_key""",
+JOIN {ctx.tables["ru_subgrid"]} k ON k.subgrid_key = l.subgrid_key""",
         first=last[0],
         last=last[-1],
         months=last,
         open_end=OPEN_END,
-        **ctx.key_range,
+        **ctx.subgrid_key_range,
     )
     return (
-        listed.join(ctx.sg, on="subgrid_id")
+        listed.join(ctx.subgrids, on="subgrid_id")
         .with_columns(months_not_reached=pl.lit(n, pl.Int64))
         .select(list(columns))
         .sort("village_id", "subgrid_id", "person_id")

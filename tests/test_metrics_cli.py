@@ -1,4 +1,4 @@
-"""``python -m metrics``: §7.3 field names in JSON and CSV, exit codes, messages."""
+"""``python -m metrics``: the documented field names in JSON and CSV, exit codes, messages."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from metrics.__main__ import COMMANDS, main
 from store.paths import REPO_ROOT
-from tests.metrics_support import GridBuilder
+from tests.support.small_grids import GridBuilder
 
 FIELDS = {
     "coverage": ["unit_id", "month", "due", "met", "coverage"],

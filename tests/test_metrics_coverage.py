@@ -8,7 +8,7 @@ import pytest
 
 from metrics.coverage import coverage_by_month, coverage_matrix, coverage_summary
 from metrics.filters import Filter
-from tests.metrics_support import GridBuilder, both_paths, row
+from tests.support.small_grids import GridBuilder, both_paths, row
 
 MARCH, APRIL = date(2026, 3, 1), date(2026, 4, 1)
 

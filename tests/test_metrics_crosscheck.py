@@ -2,7 +2,7 @@
 
 Study coverage and the p90 办结时长 are recomputed here straight from the base
 tables (person, activity, attendance, report, subgrid) with Polars, following the
-words of DESIGN §7.3 rather than the metrics code, and compared with the metrics.
+words of docs/metrics.md rather than the metrics code, and compared with the metrics.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import pytest
 from metrics.assessment import assessment, assessment_components
 from metrics.filters import Filter
 from metrics.indices import fortress, indices, indices_by_month, vanguard, vanguard_members
-from tests.metrics_support import GridBuilder, both_paths, row
+from tests.support.small_grids import GridBuilder, both_paths, row
 
 JUNE = Filter.parse("2026-06", "2026-06", "subgrid")
 

@@ -11,15 +11,15 @@ from metrics import batch
 from metrics.assessment import assessment, rank_change
 from metrics.config import default_config
 from metrics.coverage import coverage_summary
+from metrics.drilldown_rows import activity_rows, attendance_rows, report_rows
 from metrics.explain import TOPICS, explain
 from metrics.filters import Filter
 from metrics.indices import fortress, indices
 from metrics.overview import alerts, kpi_trend, kpis, scorecard
 from metrics.response import response_summary
-from metrics.rows import activity_rows, attendance_rows, report_rows
 from metrics.study import study_summary
 from store.database import connect
-from tests.metrics_support import GridBuilder, row
+from tests.support.small_grids import GridBuilder, row
 
 RANGE = Filter.parse("2026-04", "2026-09", "village")
 
@@ -56,9 +56,10 @@ def test_kpis_and_their_change_match_the_area_functions(con):
         assert r["value"] == pytest.approx(now[key]), key
         assert r["previous"] == pytest.approx(before[key]), key
         assert r["change"] == pytest.approx(now[key] - before[key]), key
+    # One name per metric across the product: the glossary's (制度达标项占比 is met ÷ due).
     assert set(out["label"]) == {
         "制度落实率",
-        "制度落实覆盖率",
+        "制度达标项占比",
         "学习覆盖率",
         "按期办结率",
         "平均堡垒指数",

@@ -18,7 +18,7 @@ from metrics.response import (
     response_by_month,
     response_summary,
 )
-from tests.metrics_support import GridBuilder, both_paths, row
+from tests.support.small_grids import GridBuilder, both_paths, row
 
 MARCH = Filter.parse("2026-03", "2026-03", "town")
 APRIL = Filter.parse("2026-04", "2026-04", "town")

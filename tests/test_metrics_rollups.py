@@ -17,8 +17,8 @@ from metrics.response import response_summary
 from metrics.study import not_reached, study_by_month
 from store.database import connect
 from store.rollup_layout import LAYOUT_KEY, ROLLUP_LAYOUT, ROLLUP_VERSION, STATE_KEY, rollups_ready
-from tests.etl_support import rollup_hashes
-from tests.metrics_support import GridBuilder
+from tests.support.loading import rollup_hashes
+from tests.support.small_grids import GridBuilder
 
 FUNCTIONS = (
     coverage_by_month,
@@ -81,6 +81,7 @@ def test_fresh_schema_is_not_ready_until_refreshed(builder):
     assert_same(con, Filter.parse("2026-01", "2026-03", "subgrid"))
 
 
+@pytest.mark.slow
 def test_incremental_refresh_matches_a_direct_computation(builder):
     con = builder.finish()
     f = Filter.parse("2026-01", "2026-04", "subgrid")
@@ -224,6 +225,7 @@ def test_current_layout_is_left_alone(builder):
     assert meta(con, STATE_KEY) == ROLLUP_VERSION
 
 
+@pytest.mark.slow
 def test_generated_sample_same_with_and_without_rollups(sample_db):
     con = connect(sample_db)
     try:

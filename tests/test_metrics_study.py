@@ -10,7 +10,7 @@ import pytest
 from metrics.config import default_config
 from metrics.filters import Filter
 from metrics.study import not_reached, study_by_month, study_summary
-from tests.metrics_support import GridBuilder, both_paths, row
+from tests.support.small_grids import GridBuilder, both_paths, row
 
 JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
 

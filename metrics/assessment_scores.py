@@ -1,0 +1,104 @@
+"""The 考核 scores per unit and bucket: the components, the four area scores, the
+deductions, the total and the rank, from the pooled totals of each unit.
+
+The components, areas and weights are configured in ``data/config/assessment.toml``
+and defined in docs/metrics.md (考核清单); :mod:`metrics.assessment` and
+:mod:`metrics.overview` shape the results for pages.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from metrics.config import AREA_KEYS
+from metrics.deductions_and_surveys import (
+    deduction_points_by_unit,
+    member_deduction_points_by_subgrid,
+)
+from metrics.formulas import ratio
+from metrics.query_context import Context
+from metrics.scope import unscoped
+from metrics.unit_totals import unit_totals
+
+
+@unscoped
+def component_exprs(target: float) -> dict[str, pl.Expr]:
+    """Every assessment component as a Polars expression over the columns of
+    :func:`~metrics.unit_totals.unit_totals` (a fraction in [0, 1]; null: nothing to
+    measure); ``target`` is the reports expected per sub-grid and month."""
+    mean_satisfaction = ratio("satisfaction_sum", "satisfaction_n")
+    return {
+        "activity_coverage": ratio("met", "due"),
+        "compliant_share": ratio("compliant", "subgrid_months"),
+        "study_coverage": ratio("reached", "member_months"),
+        "home_study_share": ratio("reached_home", "reached"),
+        "attendance_rate": ratio("org_credit", "org_expected"),
+        "volunteer_reach": ratio("volunteer_members", "member_months"),
+        "report_collection": pl.when(pl.col("subgrid_months") > 0)
+        .then(
+            pl.min_horizontal(pl.lit(1.0), pl.col("reports") / (target * pl.col("subgrid_months")))
+        )
+        .otherwise(None),
+        "on_time_accept_rate": ratio("accept_on_time", "accept_due"),
+        "on_time_resolve_rate": ratio("resolve_on_time", "resolve_due"),
+        "satisfaction": (mean_satisfaction - 1.0) / 4.0,
+    }
+
+
+def assessment_deductions(ctx: Context) -> pl.DataFrame:
+    """``unit_id, bucket, deductions`` at the filter's level: those recorded on the
+    unit and on every unit inside it and, when ``member_deductions`` is true, on the
+    people whose sub-grid is inside it."""
+    u = ctx.unit_column
+    maps = [ctx.subgrids.select(unit_id="subgrid_id", target=pl.col(u))]
+    if u != "subgrid_id":
+        maps.append(ctx.villages.select(unit_id="village_id", target=pl.col(u)))
+    if u == "town_id":
+        maps.append(ctx.villages.select(unit_id="town_id", target=pl.col(u)).unique())
+    own = (
+        deduction_points_by_unit(ctx)
+        .join(pl.concat(maps).unique(), on="unit_id")
+        .select("target", "bucket", "points")
+    )
+    parts = [own]
+    if ctx.config.assessment.member_deductions:
+        parts.append(
+            member_deduction_points_by_subgrid(ctx)
+            .join(ctx.subgrids.select("subgrid_key", target=pl.col(u)), on="subgrid_key")
+            .select("target", "bucket", "points")
+        )
+    return (
+        pl.concat(parts)
+        .group_by("target", "bucket")
+        .agg(deductions=pl.col("points").sum())
+        .rename({"target": "unit_id"})
+    )
+
+
+def assessment_scores(ctx: Context) -> pl.DataFrame:
+    """Unit × bucket: the columns of :func:`~metrics.unit_totals.unit_totals`, the
+    component values (:func:`component_exprs`), the area scores (``daily_ops,
+    org_life, public_opinion, governance``), ``deductions``, ``total`` and ``rank``
+    (within the bucket; ties share the better rank)."""
+    comps = component_exprs(ctx.config.response.target_per_subgrid_month)
+    frame = unit_totals(ctx).with_columns(v.alias(k) for k, v in comps.items())
+    for area in ctx.config.assessment.areas:
+        available = pl.sum_horizontal(
+            [pl.when(pl.col(c).is_null()).then(0.0).otherwise(w) for c, w in area.components]
+        )
+        weighted = pl.sum_horizontal([pl.col(c).fill_null(0.0) * w for c, w in area.components])
+        frame = frame.with_columns(
+            pl.when(available > 0)
+            .then(area.points * weighted / available)
+            .otherwise(0.0)
+            .alias(area.key)
+        )
+    frame = frame.join(
+        assessment_deductions(ctx), on=["unit_id", "bucket"], how="left"
+    ).with_columns(deductions=pl.col("deductions").fill_null(0.0))
+    frame = frame.with_columns(
+        total=pl.max_horizontal(pl.lit(0.0), pl.sum_horizontal(AREA_KEYS) - pl.col("deductions"))
+    )
+    return frame.with_columns(
+        rank=pl.col("total").rank(method="min", descending=True).over("bucket").cast(pl.Int64)
+    )
