@@ -21,10 +21,10 @@ import streamlit as st
 from metrics import registry
 from metrics import scope as metric_scope
 from store.paths import private_files
-from ui import filters
-from ui.auth_gate import current_user, sidebar_account, sign_in_form, startup_check
+from ui import filters, session
+from ui.auth_gate import checked_user, sidebar_account, sign_in_form, startup_check
 from ui.db import begin_snapshot, end_snapshot, ensure_database, query
-from ui.page import ADMIN_PAGE, PAGES, pages_for, set_context
+from ui.navigation import ADMIN_PAGE, PAGES, pages_for, streamlit_pages
 
 PAGES_AND_ADMIN = (*PAGES, ADMIN_PAGE)
 
@@ -36,27 +36,17 @@ st.set_page_config(
 )
 
 
-def _pages(infos) -> list[st.Page]:
-    """The first page lives at "/"; the others at /<url_path> (deep links)."""
-    return [
-        st.Page(p.path, title=p.title, icon=p.icon, default=True)
-        if i == 0
-        else st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path)
-        for i, p in enumerate(infos)
-    ]
-
-
 private_files()  # the database, its WAL and the users file: owner only
 ensure_database()
 startup_check()
 
-user = current_user()
+user = checked_user()
 # Set on every run: the thread may have run another session's script before.
 metric_scope.set_scope(user.village_scope if user else None)
 if user is None:
     # Register every page, hidden, so that the page of a deep link (/village?village=CJ03)
     # stays the current page through sign-in; nothing runs but the form.
-    st.navigation(_pages(PAGES_AND_ADMIN), position="hidden")
+    st.navigation(streamlit_pages(PAGES_AND_ADMIN), position="hidden")
     sign_in_form()
     st.stop()
 
@@ -68,8 +58,8 @@ try:
         villages = query(registry.villages)
         village_pairs = list(villages.select("village_id", "name").iter_rows())
         view = filters.sidebar(query(registry.data_months), village_pairs, user.village_scope)
-        set_context(view, dict(village_pairs))
-    navigation = st.navigation(_pages(allowed))
+        session.set_view_context(view, dict(village_pairs))
+    navigation = st.navigation(streamlit_pages(allowed))
     st.sidebar.caption("地图边界为示意数据（无公开边界），可在“数据上传”页以 GeoJSON 替换。")
     try:
         navigation.run()

@@ -1,4 +1,5 @@
-"""用户与审计 (管理员): manage dashboard users and read the audit log."""
+"""用户与审计 (管理员): manage dashboard users and read the audit log (see
+docs/pages.md, 用户与审计, and docs/security.md)."""
 
 from __future__ import annotations
 
@@ -9,30 +10,49 @@ from auth.roles import ROLES, SECRETARY
 from auth.store import UserStore, UserStoreError
 from metrics import registry
 from store import audit
+from ui import session
 from ui.db import cursor, query
-from ui.page import current_user_name, require_page
+from ui.navigation import require_page
+from ui.tables import show_records
 from ui.text import plain
-from ui.widgets import table
 
-require_page("admin")
-st.title("用户与审计")
-tab_users, tab_audit = st.tabs(["用户", "审计日志"])
 
-with tab_users:
-    store = UserStore.load()
-    users = pl.DataFrame(
+def users_table(store: UserStore) -> None:
+    """The accounts in the users file (never their hashes)."""
+    users = store.users()
+    frame = pl.DataFrame(
         {
-            "用户名": [u.username for u in store.users()],
-            "显示名": [u.display_name for u in store.users()],
-            "角色": [u.role for u in store.users()],
-            "所属村居": [u.village_id or "全部" for u in store.users()],
+            "用户名": [u.username for u in users],
+            "显示名": [u.display_name for u in users],
+            "角色": [u.role for u in users],
+            "所属村居": [u.village_id or "全部" for u in users],
         }
     )
-    st.dataframe(users, width="stretch", hide_index=True)
+    st.dataframe(frame, width="stretch", hide_index=True)
     st.caption(
         f"用户文件：{store.path}（密码以 argon2id 哈希保存）。也可用 `python -m auth` 管理。"
     )
 
+
+def save_user(store: UserStore, username, password, role, village, display) -> None:
+    """Add or change an account (audited), or say why not."""
+    try:
+        store.set_user(
+            username.strip(),
+            password,
+            role,
+            village_id=village if role == SECRETARY else None,
+            display_name=display.strip() or None,
+        )
+    except UserStoreError as exc:
+        st.error(str(exc))
+        return
+    audit.record(cursor(), session.user_name(), "user_change", f"保存用户 {username}")
+    st.success(f"已保存用户 {plain(username)}。")
+
+
+def add_user_form(store: UserStore) -> None:
+    """新增或修改用户."""
     villages = query(registry.villages)
     names = dict(villages.select("village_id", "name").iter_rows())
     with st.form("add_user", clear_on_submit=True):
@@ -48,31 +68,40 @@ with tab_users:
         )
         password = st.text_input("密码（至少 8 位）", type="password", key="admin_password")
         if st.form_submit_button("保存用户", type="primary"):
-            try:
-                store.set_user(
-                    username.strip(),
-                    password,
-                    role,
-                    village_id=village if role == SECRETARY else None,
-                    display_name=display.strip() or None,
-                )
-            except UserStoreError as exc:
-                st.error(str(exc))
-            else:
-                audit.record(cursor(), current_user_name(), "user_change", f"保存用户 {username}")
-                st.success(f"已保存用户 {plain(username)}。")
+            save_user(store, username, password, role, village, display)
 
+
+def remove_user_form(store: UserStore) -> None:
+    """删除用户 (never the signed-in administrator's own account)."""
     with st.form("remove_user"):
         st.subheader("删除用户")
         target = st.selectbox("用户", [u.username for u in store.users()], key="admin_remove")
-        if st.form_submit_button("删除"):
-            if target == current_user_name():
-                st.error("不能删除当前登录的管理员账号。")
-            else:
-                store.remove(target)
-                audit.record(cursor(), current_user_name(), "user_change", f"删除用户 {target}")
-                st.success(f"已删除用户 {plain(target)}。")
+        if not st.form_submit_button("删除"):
+            return
+        if target == session.user_name():
+            st.error("不能删除当前登录的管理员账号。")
+            return
+        store.remove(target)
+        audit.record(cursor(), session.user_name(), "user_change", f"删除用户 {target}")
+        st.success(f"已删除用户 {plain(target)}。")
 
-with tab_audit:
+
+def audit_log() -> None:
     st.caption("登录、上传、撤销、导出和用户变更，按时间倒序（最近 500 条）。")
-    table(audit.entries(cursor(), limit=500), "审计日志", key="audit_log")
+    show_records(audit.entries(cursor(), limit=500), "审计日志", key="audit_log")
+
+
+def draw_page() -> None:
+    require_page("admin")
+    st.title("用户与审计")
+    tab_users, tab_audit = st.tabs(["用户", "审计日志"])
+    with tab_users:
+        store = UserStore.load()
+        users_table(store)
+        add_user_form(store)
+        remove_user_form(store)
+    with tab_audit:
+        audit_log()
+
+
+draw_page()

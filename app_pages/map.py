@@ -1,4 +1,5 @@
-"""两个指数地图: villages or sub-grids coloured by an index or rate; click to drill down.
+"""两个指数地图: villages or sub-grids coloured by an index or rate; click to drill down
+(see docs/pages.md, 两个指数地图).
 
 The map needs no internet: our own boundary polygons, service stations/points and
 labels, no base map (``map_provider=None``). With a village in the view the map shows
@@ -13,172 +14,172 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from metrics import Filter, batch
+from metrics import batch
 from metrics.explain import explain
+from metrics.filters import LEVEL_LABELS
+from metrics.glossary import label
 from metrics.indices import vanguard_members
 from metrics.overview import scorecard
 from metrics.registry import boundaries, service_points, subgrids, villages
-from ui.charts_b import (
+from ui import session
+from ui.db import query
+from ui.filters import View, drill_to_village, to_filter
+from ui.map import add_village_outlines, build_deck, fit_view, selection_target
+from ui.map_records import (
     MAP_METRICS,
-    SUBGRID_HANDOFF,
     TOOLTIP_HTML,
-    add_village_outlines,
-    fit_view,
     label_records,
     legend_html,
     map_polygons,
-    mask_names,
-    member_index_columns,
-    pending_pop,
     point_records,
-    scorecard_table,
-    selection_target,
 )
-from ui.db import query
-from ui.filters import View, drill_to
-from ui.map import build_deck
-from ui.page import PAGE_BY_KEY, current_view, page_header, village_names
+from ui.names import village_name
+from ui.privacy import mask_columns
+from ui.tables import MEMBER_INDEX, scorecard_columns, show_table
 from ui.text import plain
-from ui.widgets import empty_notice, method_note, table
+from ui.widgets import empty_notice, level_picker, method_note, page_header
 
-LEVEL_LABELS = {"village": "村居", "subgrid": "子网格"}
+LEVEL_NAMES = {"village": "village_name", "subgrid": "subgrid_name"}  # glossary keys
 MAP_KEY_PREFIX = "index_map"
 PENDING_CLICK = "_index_map_click"
-VILLAGE_PAGE = PAGE_BY_KEY["village"].path
+COLOURING = (
+    "**颜色**：按所选指标把各单位的取值等距分为 6 档，颜色越深取值越高；灰色表示所选"
+    "范围内没有数据。"
+)
 
 
-def _remember_click(key: str) -> None:
+def remember_click(key: str) -> None:
     """on_select callback: runs only when the user picks something new."""
-    state = st.session_state.get(key)
-    st.session_state[PENDING_CLICK] = dict(state["selection"]) if state else None
+    state = session.value(key)
+    session.put(PENDING_CLICK, dict(state["selection"]) if state else None)
 
 
-view = current_view()
+def choose_metric_and_level(view: View) -> tuple[str, str]:
+    """The colour-by metric and the map level (sub-grids when a village is chosen)."""
+    left, right = st.columns([2, 3])
+    metric = left.selectbox("着色指标", MAP_METRICS, format_func=label, key="map_metric")
+    if view.village_id:
+        right.caption(f"已选村居：显示{plain(village_name(view.village_id))}的各子网格。")
+        return metric, "subgrid"
+    level = level_picker("地图层级", "map_level", right)
+    return metric, level
 
-# A click from the previous run: drill down before drawing anything.
-target = selection_target(pending_pop(PENDING_CLICK))
-if target:
-    village_id, subgrid_id = target
-    if subgrid_id:
-        st.session_state[SUBGRID_HANDOFF] = subgrid_id
-    drill_to(VILLAGE_PAGE, View(view.start, view.end, village_id))
 
-page_header("两个指数地图")
-
-left, right = st.columns([2, 3])
-metric = left.selectbox(
-    "着色指标",
-    list(MAP_METRICS),
-    format_func=lambda k: MAP_METRICS[k].label,
-    key="map_metric",
-)
-if view.village_id:
-    level = "subgrid"
-    right.caption(f"已选村居：显示{plain(village_names().get(view.village_id))}的各子网格。")
-else:
-    level = right.radio(
-        "地图层级",
-        list(LEVEL_LABELS),
-        format_func=LEVEL_LABELS.get,
-        horizontal=True,
-        key="map_level",
-    )
-
-f = Filter(view.start, view.end, level, view.village_id)
-with batch():
-    values = query(scorecard, f)
-    features, illustrative = query(boundaries, level, view.village_id)
-    points = query(service_points, view.village_id)
+def label_units(view: View, level: str) -> pl.DataFrame:
+    """The units labelled on the map: a chosen village's sub-grids, else villages."""
     if level == "subgrid" and view.village_id:
-        label_units = query(subgrids, view.village_id)
-    else:
-        label_units = query(villages)
-        if view.village_id:
-            label_units = label_units.filter(pl.col("village_id") == view.village_id)
+        return query(subgrids, view.village_id)
+    units = query(villages)
+    return units.filter(pl.col("village_id") == view.village_id) if view.village_id else units
 
-polygons, edges = map_polygons(features, values, metric, level)
-centre, zoom = fit_view(features)
-deck = build_deck(
-    polygons, point_records(points), label_records(label_units), TOOLTIP_HTML, centre, zoom
-)
-if level == "subgrid":
-    add_village_outlines(deck, query(boundaries, "village", view.village_id)[0])
 
-if values.is_empty():
-    empty_notice("指数数据（地图以灰色显示各单位）")
+def draw_map(
+    view: View, metric: str, level: str, values: pl.DataFrame, features, places, named
+) -> None:
+    """The deck with its legend; a click is remembered for the next run. ``places``
+    are the service stations and points, ``named`` the units labelled on the map."""
+    polygons, edges = map_polygons(features, values, metric, level)
+    centre, zoom = fit_view(features)
+    points, labels = point_records(places), label_records(named)
+    deck = build_deck(polygons, points, labels, TOOLTIP_HTML, centre, zoom)
+    if level == "subgrid":
+        add_village_outlines(deck, query(boundaries, "village", view.village_id)[0])
+    if values.is_empty():
+        empty_notice("指数数据（地图以灰色显示各单位）")
+    map_col, legend_col = st.columns([5, 1])
+    with map_col:
+        map_key = f"{MAP_KEY_PREFIX}_{level}_{view.village_id or 'town'}"
+        st.pydeck_chart(
+            deck,
+            on_select=lambda: remember_click(map_key),
+            selection_mode="single-object",
+            key=map_key,
+            height=560,
+        )
+    with legend_col:
+        has_missing = any(p["value"] is None for p in polygons)
+        st.markdown(legend_html(metric, edges, has_missing), unsafe_allow_html=True)
+        st.caption("点击地图上的区域或标记，进入村居详情。")
 
-map_col, legend_col = st.columns([5, 1])
-with map_col:
-    map_key = f"{MAP_KEY_PREFIX}_{level}_{view.village_id or 'town'}"
-    st.pydeck_chart(
-        deck,
-        on_select=lambda: _remember_click(map_key),
-        selection_mode="single-object",
-        key=map_key,
-        height=560,
-    )
-with legend_col:
-    has_missing = any(p["value"] is None for p in polygons)
-    st.markdown(legend_html(metric, edges, has_missing), unsafe_allow_html=True)
-    st.caption("点击地图上的区域或标记，进入村居详情。")
 
-if illustrative:
+def illustrative_notice() -> None:
     st.caption(
         "⚠️ 地图边界为示意数据（目前没有公开的村居边界），仅表示相对位置，不代表实际辖区。"
         "如有真实边界，请在“数据上传”页上传 GeoJSON 文件（WGS84 坐标，要素属性含 level"
         "（village/subgrid）、unit_id、name）替换。"
     )
 
-# The values the map shows, for reading and export.
-st.subheader(f"各{LEVEL_LABELS[level]}{MAP_METRICS[metric].label}")
-if values.is_empty():
-    empty_notice()
-else:
-    names = {feat["properties"]["unit_id"]: feat["properties"]["display_name"] for feat in features}
+
+def values_table(values: pl.DataFrame, features, metric: str, level: str) -> None:
+    """The values the map shows, for reading and export, highest first."""
+    st.subheader(f"各{LEVEL_LABELS[level]}{label(metric)}")
+    if values.is_empty():
+        empty_notice()
+        return
+    names = {f["properties"]["unit_id"]: f["properties"]["display_name"] for f in features}
     shown = values.sort(metric, descending=True, nulls_last=True)
-    table(
-        scorecard_table(shown, LEVEL_LABELS[level], names=names or None),
+    if names:
+        shown = shown.with_columns(unit_name=pl.col("unit_id").replace_strict(names, default=None))
+    show_table(
+        shown,
+        scorecard_columns(LEVEL_NAMES[level]),
         f"两个指数地图_{LEVEL_LABELS[level]}",
         key="map_values",
     )
 
-# 先锋指数 of each member of one village (names masked).
-st.subheader("党员先锋指数（逐人）")
-names_by_id = village_names()
-member_village = view.village_id or st.selectbox(
-    "选择村居查看党员先锋指数",
-    list(names_by_id),
-    index=None,
-    placeholder="请选择村居…",
-    format_func=lambda v: names_by_id.get(v, v),
-    key="map_member_village",
-)
-if not member_village:
-    st.info("选择一个村居（或在左侧筛选中选定村居）即可查看其党员的先锋指数。")
-else:
-    members = query(vanguard_members, Filter(view.start, view.end, "village", member_village))
+
+def member_indices(view: View) -> None:
+    """先锋指数 of each member of one village (names as the role may see them)."""
+    st.subheader("党员先锋指数（逐人）")
+    names = session.village_names()
+    member_village = view.village_id or st.selectbox(
+        "选择村居查看党员先锋指数",
+        list(names),
+        index=None,
+        placeholder="请选择村居…",
+        format_func=lambda v: names.get(v, v),  # names read now: see village.py
+        key="map_member_village",
+    )
+    if not member_village:
+        st.info("选择一个村居（或在左侧筛选中选定村居）即可查看其党员的先锋指数。")
+        return
+    members = query(vanguard_members, to_filter(view, "village", village_id=member_village))
     if members.is_empty():
         empty_notice("党员先锋指数")
-    else:
-        sub_names = dict(query(subgrids, member_village).select("subgrid_id", "name").iter_rows())
-        shown = mask_names(members.sort("vanguard_index", descending=True, nulls_last=True))
-        table(
-            shown.select(
-                *member_index_columns(sub_names), pl.col("months_on_roll").alias("在册月数")
-            ),
-            f"党员先锋指数_{names_by_id.get(member_village, member_village)}",
-            key="map_members",
-        )
-
-method_note(
-    "\n\n".join(
-        [
-            "**颜色**：按所选指标把各单位的取值等距分为 6 档，颜色越深取值越高；灰色表示所选"
-            "范围内没有数据。",
-            *(
-                explain(topic)
-                for topic in ("fortress", "vanguard", "coverage", "study", "response")
-            ),
-        ]
+        return
+    grid_names = dict(query(subgrids, member_village).select("subgrid_id", "name").iter_rows())
+    shown = mask_columns(members, "name").sort("vanguard_index", descending=True, nulls_last=True)
+    shown = shown.with_columns(
+        subgrid_name=pl.col("subgrid_id").replace_strict(grid_names, default=None)
     )
-)
+    show_table(
+        shown,
+        MEMBER_INDEX,
+        f"党员先锋指数_{village_name(member_village)}",
+        key="map_members",
+    )
+
+
+def draw_page() -> None:
+    view = session.current_view()
+    # A click from the previous run: drill down before drawing anything.
+    target = selection_target(session.take(PENDING_CLICK))
+    if target:
+        drill_to_village(view, *target)
+    page_header("两个指数地图")
+    metric, level = choose_metric_and_level(view)
+    with batch():
+        values = query(scorecard, to_filter(view, level))
+        features, illustrative = query(boundaries, level, view.village_id)
+        places = query(service_points, view.village_id)
+        named = label_units(view, level)
+    draw_map(view, metric, level, values, features, places, named)
+    if illustrative:
+        illustrative_notice()
+    values_table(values, features, metric, level)
+    member_indices(view)
+    topics = ("fortress", "vanguard", "coverage", "study", "response")
+    method_note("\n\n".join([COLOURING, *(explain(topic) for topic in topics)]))
+
+
+draw_page()

@@ -1,5 +1,6 @@
 """学习教育: study coverage by village and by sub-grid, the 送学上门 share, the monthly
-trend and the follow-up list of members not reached N months running.
+trend and the follow-up list of members not reached N months running (see
+docs/pages.md, 学习教育).
 
 Decisions:
 * Bars split coverage into its two parts — reached at home (送学上门) and reached
@@ -10,64 +11,55 @@ Decisions:
   masked, e.g. 张*明, for 镇领导) — also in the export.
 """
 
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from metrics import batch, explain, registry, study
+from metrics.glossary import label, value_text
 from store.months import month_label
-from ui.charts_a import (
-    display_names,
-    labelled,
-    parts_filter,
-    rate_bars,
-    rate_trend,
-    rows_height,
-    scope_filter,
-    show_table,
-    subgrid_labels,
-    titled_chart,
-)
+from ui import session
+from ui.charts.bars import rate_bars
+from ui.charts.look import titled_chart
+from ui.charts.trends import month_trend
 from ui.db import query
-from ui.format import number, pct
-from ui.page import current_view, page_header
-from ui.widgets import empty_notice, export_buttons, method_note
+from ui.exports import export_buttons
+from ui.filters import View, parts_filter, to_filter
+from ui.names import subgrid_labels
+from ui.privacy import mask_columns
+from ui.tables import labelled, rows_height, show_table
+from ui.widgets import empty_notice, method_note, metric_card, page_header
 
 SUMMARY_COLUMNS = (
-    ("unit_id", "编号", "text"),
-    ("unit_name", "单位", "text"),
-    ("months", "数据月数", "int"),
-    ("member_months", "在册党员（人·月）", "int"),
-    ("reached", "已覆盖（人·月）", "int"),
-    ("reached_home", "送学上门（人·月）", "int"),
-    ("coverage", "学习覆盖率（%）", "pct"),
-    ("home_share", "送学上门占比（%）", "pct"),
+    "unit_id",
+    "unit_name",
+    "months",
+    "member_months",
+    "reached",
+    "reached_home",
+    ("coverage", "study_coverage"),
+    "home_share",
 )
-SUBGRID_COLUMNS = (("village_name", "村居", "text"), *SUMMARY_COLUMNS)
+SUBGRID_COLUMNS = ("village_name", *SUMMARY_COLUMNS)
 TREND_COLUMNS = (
-    ("month", "月份", "month"),
-    ("members", "在册党员（人）", "int"),
-    ("reached", "已覆盖（人）", "int"),
-    ("reached_home", "送学上门（人）", "int"),
-    ("coverage", "学习覆盖率（%）", "pct"),
-    ("home_share", "送学上门占比（%）", "pct"),
+    "month",
+    "members",
+    ("reached", "reached_people"),
+    ("reached_home", "reached_home_people"),
+    ("coverage", "study_coverage"),
+    "home_share",
 )
-NOT_REACHED_COLUMNS = (
-    ("person_id", "人员编号", "text"),
-    ("shown_name", "姓名", "text"),
-    ("village_name", "村居", "text"),
-    ("subgrid_name", "子网格", "text"),
-    ("months_not_reached", "连续未参学（月）", "int"),
-)
+NOT_REACHED_COLUMNS = ("person_id", "name", "village_name", "subgrid_name", "months_not_reached")
 
 
-def coverage_split_bars(frame: pl.DataFrame, names: list[str]):
+def coverage_split_bars(frame: pl.DataFrame, names: list[str]) -> go.Figure:
     """Stacked bars: coverage = reached at home + reached otherwise (of member-months)."""
     home = (frame["reached_home"] / frame["member_months"]).to_list()
     other = ((frame["reached"] - frame["reached_home"]) / frame["member_months"]).to_list()
     figure = rate_bars(
         names,
         frame["unit_id"].to_list(),
-        [(other, "现场/线上参学"), (home, "送学上门")],
+        [(other, "现场/线上参学"), (home, label("reached_home"))],
         barmode="stack",
     )
     # The total on top of each bar: the coverage itself.
@@ -75,9 +67,9 @@ def coverage_split_bars(frame: pl.DataFrame, names: list[str]):
         x=figure.data[0].x,  # the bars' categories, as rate_bars escaped them
         y=frame["coverage"].to_list(),
         mode="text",
-        text=[pct(v) for v in frame["coverage"].to_list()],
+        text=[value_text("study_coverage", v) for v in frame["coverage"].to_list()],
         textposition="top center",
-        name="学习覆盖率",
+        name=label("study_coverage"),
         hoverinfo="skip",
         showlegend=False,
         cliponaxis=False,
@@ -87,49 +79,36 @@ def coverage_split_bars(frame: pl.DataFrame, names: list[str]):
     return figure
 
 
-page_header("学习教育")
-view = current_view()
-scope = scope_filter(view)
-parts = parts_filter(view)
-with batch():
-    total = query(study.study_summary, scope)
-    trend = query(study.study_by_month, scope)
-    by_part = query(study.study_summary, parts)
-    by_subgrid = (
-        by_part if view.village_id else query(study.study_summary, parts.at_level("subgrid"))
+def headline(total: dict, followup: pl.DataFrame) -> None:
+    cols = st.columns(4)
+    metric_card(cols[0], "study_coverage", total["coverage"])
+    metric_card(
+        cols[1], "home_share", total["home_share"], help="以送学上门方式参学的人数 ÷ 已覆盖人数"
     )
-    followup = query(study.not_reached, scope)
-subgrids = query(registry.subgrids)
+    member_months = value_text("member_months", total["member_months"])
+    metric_card(cols[2], "reached", total["reached"], help=f"在册党员 {member_months} 人·月")
+    metric_card(cols[3], "not_reached_members", followup.height)
 
-if total.is_empty():
-    empty_notice("学习教育数据")
-    method_note(explain.explain("study"))
-    st.stop()
 
-s = total.row(0, named=True)
-cols = st.columns(4)
-cols[0].metric("学习覆盖率", pct(s["coverage"]))
-cols[1].metric("送学上门占比", pct(s["home_share"]), help="以送学上门方式参学的人数 ÷ 已覆盖人数")
-cols[2].metric(
-    "已覆盖（人·月）", number(s["reached"]), help=f"在册党员 {number(s['member_months'])} 人·月"
-)
-cols[3].metric("连续未参学（人）", number(followup.height))
-
-st.subheader("月度趋势")
-if trend.is_empty():
-    empty_notice("月度学习数据")
-else:
+def monthly_trend(trend: pl.DataFrame) -> None:
+    st.subheader("月度趋势")
+    if trend.is_empty():
+        empty_notice("月度学习数据")
+        return
     titled_chart(
-        rate_trend(trend, [("coverage", "学习覆盖率"), ("home_share", "送学上门占比")]),
-        "学习覆盖率与送学上门占比（按月）",
+        month_trend(trend, [("coverage", "study_coverage"), "home_share"]),
+        f"{label('study_coverage')}与{label('home_share')}（按月）",
         key="study_trend",
     )
     export_buttons(labelled(trend, TREND_COLUMNS), "学习教育_月度趋势", key="study_trend")
 
-st.subheader("各子网格学习覆盖" if view.village_id else "各村居学习覆盖")
-if by_part.is_empty():
-    empty_notice("可比较的学习数据")
-else:
+
+def parts_compared(by_part: pl.DataFrame, subgrids: pl.DataFrame, view: View) -> None:
+    """各村居 (or 各子网格) 学习覆盖: the split bars, and the villages' table."""
+    st.subheader("各子网格学习覆盖" if view.village_id else "各村居学习覆盖")
+    if by_part.is_empty():
+        empty_notice("可比较的学习数据")
+        return
     ordered = by_part.sort("coverage", descending=True, nulls_last=True)
     names = (
         subgrid_labels(ordered["unit_id"].to_list(), subgrids, with_village=False)
@@ -138,7 +117,7 @@ else:
     )
     titled_chart(
         coverage_split_bars(ordered, names),
-        "学习覆盖率（柱高；按参学方式拆分：送学上门 / 现场或线上）",
+        f"{label('study_coverage')}（柱高；按参学方式拆分：送学上门 / 现场或线上）",
         key="study_parts_chart",
     )
     if not view.village_id:
@@ -150,25 +129,54 @@ else:
             height=rows_height(by_part.height),
         )
 
-st.subheader("各子网格明细")
-if by_subgrid.is_empty():
-    empty_notice("子网格学习数据")
-else:
-    with_village = by_subgrid.join(
-        subgrids.select(unit_id="subgrid_id", village_name="village_name"), on="unit_id", how="left"
-    )
+
+def subgrid_details(by_subgrid: pl.DataFrame, subgrids: pl.DataFrame) -> None:
+    st.subheader("各子网格明细")
+    if by_subgrid.is_empty():
+        empty_notice("子网格学习数据")
+        return
+    villages = subgrids.select(unit_id="subgrid_id", village_name="village_name")
+    with_village = by_subgrid.join(villages, on="unit_id", how="left")
     show_table(with_village, SUBGRID_COLUMNS, "学习教育_各子网格", key="study_subgrids")
 
-st.subheader("跟进名单：连续未参加学习的党员")
-if followup.is_empty():
-    st.success("没有连续未参加学习的在册党员。")
-else:
+
+def followup_list(followup: pl.DataFrame, view: View) -> None:
+    """跟进名单: members not reached N months running, names as the role may see them."""
+    st.subheader("跟进名单：连续未参加学习的党员")
+    if followup.is_empty():
+        st.success("没有连续未参加学习的在册党员。")
+        return
     months = int(followup["months_not_reached"][0])
     st.caption(
         f"截至 {month_label(view.end)}，最近 {months} 个数据月均在册、均未参加学习教育的党员，"
         f"共 {followup.height} 人。姓名已脱敏。"
     )
-    shown = followup.with_columns(shown_name=display_names(followup["name"]))
+    shown = mask_columns(followup, "name")
     show_table(shown, NOT_REACHED_COLUMNS, "学习教育_跟进名单", key="study_not_reached")
 
-method_note(explain.explain("study"))
+
+def draw_page() -> None:
+    page_header("学习教育")
+    view = session.current_view()
+    scope, parts = to_filter(view), parts_filter(view)
+    with batch():
+        total = query(study.study_summary, scope)
+        trend = query(study.study_by_month, scope)
+        by_part = query(study.study_summary, parts)
+        by_subgrid = (
+            by_part if view.village_id else query(study.study_summary, parts.at_level("subgrid"))
+        )
+        followup = query(study.not_reached, scope)
+    if total.is_empty():
+        empty_notice("学习教育数据")
+    else:
+        subgrids = query(registry.subgrids)
+        headline(total.row(0, named=True), followup)
+        monthly_trend(trend)
+        parts_compared(by_part, subgrids, view)
+        subgrid_details(by_subgrid, subgrids)
+        followup_list(followup, view)
+    method_note(explain.explain("study"))
+
+
+draw_page()

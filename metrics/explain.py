@@ -1,29 +1,20 @@
 """How the numbers are computed, in Chinese, built from the configuration.
 
 Each page shows the text of its metric (``explain("fortress")`` …) so that the
-explanation always matches the weights and thresholds actually in force.
+explanation always matches the weights and thresholds actually in force. Metrics are
+named as :mod:`metrics.glossary` names them (docs/metrics.md has the definitions).
 """
 
 from __future__ import annotations
 
 from metrics.config import COMPONENTS, Config, default_config
+from metrics.glossary import label
 from metrics.scope import unscoped
 
 TOPICS = ("coverage", "study", "response", "fortress", "vanguard", "assessment")
 
-COMPONENT_LABELS = {
-    "activity_coverage": "制度落实覆盖率",
-    "compliant_share": "全达标子网格月占比",
-    "study_coverage": "学习覆盖率",
-    "home_study_share": "送学上门占比",
-    "attendance_rate": "组织生活出勤率",
-    "volunteer_reach": "志愿服务参与率",
-    "report_collection": "民情收集完成率",
-    "on_time_accept_rate": "按时受理率",
-    "on_time_resolve_rate": "按期办结率",
-    "satisfaction": "群众满意度",
-}
-assert set(COMPONENT_LABELS) == set(COMPONENTS)
+# The assessment components by their glossary names (every component has an entry).
+COMPONENT_LABELS = {component: label(component) for component in COMPONENTS}
 
 
 def _n(value: float) -> str:
@@ -37,19 +28,22 @@ def _coverage(c: Config) -> str:
         f"制度落实：按制度清单，每个子网格每月应开展 {sub}"
         + (f"；每个村居每月应召开 {vil}" if vil else "")
         + "。子网格的“应达项”为子网格要求的项数，“已达项”为该子网格当月自身活动满足的项数；"
-        "村居汇总其全部子网格并加上村居层面的要求，全镇汇总各村居。覆盖率 = 已达项 ÷ 应达项；"
-        "制度落实率 = 全部要求均已达到的子网格月份占比。未上传任何活动台账的月份不计入。"
+        "村居汇总其全部子网格并加上村居层面的要求，全镇汇总各村居。"
+        f"{label('activity_coverage')} = 已达项 ÷ 应达项（部分达标也计入）；"
+        f"{label('compliant_share')} = 全部要求均已达到的子网格月份占比。"
+        "未上传任何活动台账的月份不计入。"
     )
     return text
 
 
 def _study(c: Config) -> str:
     return (
-        "学习覆盖率 = 当月参加过至少一次“学习教育”活动"
+        f"{label('study_coverage')} = 当月参加过至少一次“学习教育”活动"
         "（出勤状态为出席，任何子网格、任何方式）的"
         "在册党员人数 ÷ 在册党员人数。在册：是党员、属于该单位的子网格、"
         "起始日期不晚于当月最后一天且"
-        "终止日期为空或不早于当月第一天。多个月合计时按“人·月”累加。送学上门占比 = 以送学上门方式"
+        "终止日期为空或不早于当月第一天。多个月合计时按“人·月”累加。"
+        f"{label('home_share')} = 以送学上门方式"
         f"参加学习的人数 ÷ 已覆盖人数。连续 {c.study.not_reached_months} 个月未参加学习的党员列入"
         "跟进名单。"
     )
@@ -61,13 +55,13 @@ def _response(c: Config) -> str:
     return (
         "响应时效按上报时间在所选期间内的事项统计。受理时长 = 受理时间 − 上报时间，办结时长 = "
         "办结时间 − 上报时间（小时）；中位数与 P90 采用线性插值。"
-        f"按时受理：{_n(r.accept_limit_hours)} 小时内受理；按期办结：在类别时限内办结"
+        f"{label('on_time_accept_rate')}：{_n(r.accept_limit_hours)} 小时内受理为按时；"
+        f"{label('on_time_resolve_rate')}：在类别时限内办结为按期"
         f"（{limits + '，' if limits else ''}其他类别 {_n(r.default_resolve_limit_hours)} 小时）。"
         "尚未受理（办结）且未超时的事项暂不计入分母，已超时未处理的计为未按时；"
-        "“不予受理”事项不计入"
-        "按期办结率。期末积压 = 截至期末仍未办结、未被不予受理的全部事项；"
-        "督办清单列出其中已超过时限的"
-        "事项，按上报时间从早到晚排列。"
+        f"“不予受理”事项不计入{label('on_time_resolve_rate')}。"
+        f"{label('open_at_end')} = 截至期末仍未办结、未被不予受理的全部事项；"
+        f"{label('overdue_at_end')} = 其中已超过时限的事项，即督办清单，按上报时间从早到晚排列。"
     )
 
 
@@ -75,13 +69,15 @@ def _fortress(c: Config) -> str:
     f = c.fortress
     stars = "，".join(f"≥{_n(t.min)} {t.label}" for t in f.stars[:-1])
     return (
-        f"党组织堡垒指数（子网格，满分 100）= 制度落实 {_n(f.coverage)} × 覆盖率 + 学习覆盖 "
+        f"党组织堡垒指数（子网格，满分 100）= 制度落实 {_n(f.coverage)} × "
+        f"{label('activity_coverage')} + 学习覆盖 "
         f"{_n(f.study)} × 学习覆盖率 + 民情收集 {_n(f.collection)} × min(1, 收集件数 ÷ 目标) + "
         f"按期办结 {_n(f.handling)} × 按期办结率 + 测评 {_n(f.survey)} × {f.survey_rater}得分 ÷ "
         f"100，减去反向扣分，最低为 0。民情收集目标为每个子网格每月 "
         f"{_n(c.response.target_per_subgrid_month)} 件。某部分无可计量数据（如本期无测评）时不计该"
         "部分，其余部分按比例折算为 100 分，无测评的标注“无测评”。村居、全镇按在册党员人·月加权"
-        f"平均后再减去本级扣分。星级：{stars}，其余 {f.stars[-1].label}。"
+        f"平均后再减去本级扣分；一个期间的{label('fortress_index')}为各月指数的平均值。"
+        f"星级：{stars}，其余 {f.stars[-1].label}。"
     )
 
 
@@ -91,10 +87,12 @@ def _vanguard(c: Config) -> str:
     return (
         f"党员先锋指数（每名党员，满分 100）= 组织生活出勤 {_n(v.attendance)} × 出勤率 + 学习 "
         f"{_n(v.study)} × 参学月数 ÷ 在册月数 + 作用发挥 min({_n(v.role)}, "
-        f"{_n(v.role_points_per_item)} × (上报民情件数 + 参加志愿服务次数))，减去个人反向扣分，最低"
-        f"为 0。出勤率按本人所在子网格的组织生活（{'、'.join(v.org_life_types)}）计算：出席计 "
+        f"{_n(v.role_points_per_item)} × (本人上报的民情民意件数 + 参加志愿服务次数))，"
+        "减去个人反向扣分，最低为 0。"
+        f"出勤率按本人所在子网格的组织生活（{'、'.join(v.org_life_types)}）计算：出席计 "
         f"{_n(v.present_credit)}，请假计 {_n(v.leave_credit)}，缺席或未签到计 0。子网格当期未开展"
-        "组织生活时不计出勤部分，其余按比例折算。子网格、村居、全镇取党员平均值。"
+        "组织生活时不计出勤部分，其余按比例折算。"
+        f"子网格、村居、全镇的{label('vanguard_index')}取其党员的平均值。"
         f"等级：{grades}，其余{v.grades[-1].label}。"
     )
 
@@ -110,8 +108,8 @@ def _assessment(c: Config) -> str:
         "（指标为 0–1 的比率，无可计量数据"
         "的指标不计，其余按权重折算）："
         + "；".join(parts)
-        + f"。总分 = 四方面之和 − 反向扣分{members}"
-        "，最低为 0；同级单位按总分排名，并列者名次相同。"
+        + f"。{label('total')} = 四方面之和 − {label('deductions')}{members}"
+        f"，最低为 0；同级单位按{label('total')}排名（{label('rank')}），并列者名次相同。"
     )
 
 

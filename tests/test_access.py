@@ -28,16 +28,16 @@ from metrics import Filter
 from metrics import scope as metric_scope
 from metrics.assessment import assessment
 from metrics.coverage import coverage_summary
+from metrics.drilldown_rows import attendance_rows, report_rows
 from metrics.overview import kpis, town_summary
 from metrics.registry import villages
-from metrics.rows import attendance_rows, report_rows
 from metrics.scope import ScopeDenied, restricted_to
 from store import audit
 from store.database import connect
 from store.paths import REPO_ROOT
-from tests.pages_support import DASHBOARD, run_page, secretary, sign_in, texts
-from ui.auth_gate import _throttle
-from ui.page import PAGES
+from tests.support.page_runs import DASHBOARD, run_page, secretary, sign_in, texts
+from ui.auth_gate import sign_in_throttle
+from ui.navigation import PAGES
 
 OWN, OTHER = "CJ03", "CJ05"
 RANGE = Filter(date(2026, 5, 1), date(2026, 10, 1))
@@ -70,9 +70,9 @@ def users_file(tmp_path_factory):
 def app_env(db, users_file, monkeypatch):
     monkeypatch.setenv("GRID_DB", str(db))
     monkeypatch.setenv("GRID_USERS", str(users_file))
-    _throttle.clear()  # one throttle per server process: start each test unthrottled
+    sign_in_throttle.clear()  # one throttle per server process: start each test unthrottled
     yield db
-    _throttle.clear()
+    sign_in_throttle.clear()
 
 
 def audit_actions(db) -> list[tuple[str, str]]:
@@ -238,7 +238,15 @@ def test_secretary_pages_show_no_other_village(app_env, page):
 
 
 def public_functions():
-    for name in ("coverage", "study", "response", "indices", "assessment", "overview", "rows"):
+    for name in (
+        "coverage",
+        "study",
+        "response",
+        "indices",
+        "assessment",
+        "overview",
+        "drilldown_rows",
+    ):
         module = __import__(f"metrics.{name}", fromlist=["_"])
         for attr, value in vars(module).items():
             if (
@@ -302,6 +310,7 @@ def run_cli(*args: str, users_file=None):
     )
 
 
+@pytest.mark.slow
 def test_cli_with_a_secretary_scope(sample_db, users_file):
     common = ("--db", str(sample_db), "--from", "2026-10", "--to", "2026-10")
     done = run_cli(
@@ -324,11 +333,11 @@ def test_cli_with_a_secretary_scope(sample_db, users_file):
 
 
 def test_exports_are_audited_and_masked_for_leaders(app_env):
-    from ui.format import mask_name
-    from ui.widgets import _exported
+    from ui.exports import audited_export
+    from ui.privacy import mask_name
 
     frame = pl.DataFrame({"姓名": ["=张三丰", "李四"], "村居": [OWN, OWN]})
-    data = _exported(frame, "测试导出", "csv", "t_cj03")
+    data = audited_export(frame, "测试导出", "csv", "t_cj03")
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
     assert b"'=" in data  # formula neutralised
     assert ("t_cj03", "导出") in audit_actions(app_env)
@@ -365,6 +374,6 @@ def test_secretary_sees_own_town_rank_not_a_rank_among_one(app_env):
     card = next(m for m in at.metric if m.label == "考核总分")
     assert card.delta == f"全镇第 {rank} 名 / 14"
     at = run_page(app_env, "ranking", user=secretary(OWN))
-    (shown,) = [df.value for df in at.dataframe if "名次" in df.value.columns]
-    assert shown["名次"].tolist() == [rank]  # one row: their own village
-    assert shown["总分"].tolist() == [round(own["total"][0], 2)]
+    (shown,) = [df.value for df in at.dataframe if "考核排名" in df.value.columns]
+    assert shown["考核排名"].tolist() == [rank]  # one row: their own village
+    assert shown["考核总分"].tolist() == [round(own["total"][0], 2)]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from metrics.overview import town_summary
 from store.database import connect
 from store.paths import REPO_ROOT
-from tests.pages_support import LEADER_USER, run_page, sign_in, texts
+from tests.support.page_runs import LEADER_USER, run_page, sign_in, texts
 
 
 def test_overview_shows_the_database_numbers(sample_db, monkeypatch):
@@ -28,6 +29,7 @@ def test_overview_shows_the_database_numbers(sample_db, monkeypatch):
     assert expected.activities > 500
 
 
+@pytest.mark.slow
 def test_dashboard_builds_a_missing_database_before_sign_in(tmp_path, monkeypatch):
     db = tmp_path / "fresh.duckdb"
     monkeypatch.setenv("GRID_DB", str(db))

@@ -7,19 +7,20 @@ import polars as pl
 import pytest
 
 from metrics import coverage, registry
-from tests.pages_a_support import (
+from tests.support.page_runs import (
     computed,
     default_view_of,
     empty_database,
     export_keys,
     metrics_by_label,
-    parts,
+    plotly_specs,
+    run_page,
     run_with_bad_params,
-    scope,
     shown_as,
     table_with,
+    texts,
 )
-from tests.pages_support import plotly_specs, run_page, texts
+from ui.filters import parts_filter, to_filter
 from ui.format import pct
 
 
@@ -34,7 +35,7 @@ def heatmaps(at) -> list[dict]:
 
 def assert_heatmap_matches(at, db, view, month):
     """Every sub-grid row of the month's matrix is drawn, met cells as 1."""
-    matrix = computed(db, coverage.coverage_matrix, scope(view, month, month))
+    matrix = computed(db, coverage.coverage_matrix, to_filter(view, start=month))
     cells = matrix.filter(pl.col("level") == "subgrid")
     maps = heatmaps(at)
     z = [row for trace in maps for row in trace["z"]]
@@ -50,10 +51,12 @@ def assert_heatmap_matches(at, db, view, month):
     # Cell texts are the activities held.
     texts_shown = [int(t) for trace in maps for row in trace["text"] for t in row]
     assert texts_shown == cells["held"].to_list()
-    summary = computed(db, coverage.coverage_summary, scope(view, month, month)).row(0, named=True)
+    summary = computed(db, coverage.coverage_summary, to_filter(view, start=month)).row(
+        0, named=True
+    )
     shown = metrics_by_label(at)
     assert shown["全部达标的子网格"][0] == f"{summary['compliant']} / {summary['subgrid_months']}"
-    assert shown["覆盖率（已达项 ÷ 应达项）"][0] == pct(summary["coverage"])
+    assert shown["制度达标项占比"][0] == pct(summary["coverage"])
     return units
 
 
@@ -69,15 +72,15 @@ def test_town_heat_map_comparison_and_drill_down(sample_db, monkeypatch):
     assert len(units) == 89 and len(heatmaps(at)) == 2
 
     # Villages compared over the whole range, best first; the table holds them all.
-    compared = computed(sample_db, coverage.coverage_summary, parts(view))
+    compared = computed(sample_db, coverage.coverage_summary, parts_filter(view))
     ordered = compared.sort("compliant_share", "coverage", descending=True, nulls_last=True)
     bars = [t for spec in plotly_specs(at) for t in spec["data"] if t["type"] == "bar"]
     assert bars[0]["x"] == ordered["unit_name"].to_list()
     assert bars[0]["y"] == pytest.approx(ordered["coverage"].to_list())
     assert bars[1]["y"] == pytest.approx(ordered["compliant_share"].to_list())
     assert [c[0] for c in bars[0]["customdata"]] == ordered["unit_id"].to_list()
-    table = table_with(at, "覆盖率（%）")
-    assert shown_as(table["覆盖率（%）"].to_list(), compared["coverage"], 100)
+    table = table_with(at, "制度达标项占比（%）")
+    assert shown_as(table["制度达标项占比（%）"].to_list(), compared["coverage"], 100)
     assert {"coverage_matrix_csv", "coverage_compare_xlsx"} <= export_keys(at)
 
     # Another month of the range.
@@ -102,7 +105,7 @@ def test_one_village_shows_its_sub_grids(sample_db, monkeypatch):
     units = assert_heatmap_matches(at, sample_db, view, view.end)
     assert units == computed(sample_db, registry.subgrids, "CJ03")["subgrid_id"].to_list()
     assert len(heatmaps(at)) == 1
-    table = table_with(at, "覆盖率（%）")
+    table = table_with(at, "制度达标项占比（%）")
     assert table["编号"].to_list() == units
     assert "各子网格比较（全期）" in texts(at)
 

@@ -18,9 +18,14 @@ from metrics import Filter
 from metrics.indices import vanguard_members
 from metrics.overview import scorecard
 from metrics.registry import service_points, subgrids
-from tests.pages_support import computed, copy_with_august_emptied, deck_specs, run_page, texts
-from ui.charts_b import OUTLINE_LAYER_ID, selection_target
-from ui.map import LABEL_LAYER_ID, POINT_LAYER_ID, POLYGON_LAYER_ID
+from tests.support.page_runs import computed, copy_with_august_emptied, deck_specs, run_page, texts
+from ui.map import (
+    LABEL_LAYER_ID,
+    OUTLINE_LAYER_ID,
+    POINT_LAYER_ID,
+    POLYGON_LAYER_ID,
+    selection_target,
+)
 
 DEFAULT = (date(2026, 5, 1), date(2026, 10, 1))  # the last six sample months
 
@@ -63,7 +68,7 @@ def test_village_map_shows_14_polygons_with_the_metrics_values(sample_db, monkey
         assert all(field in p for p in polygons)
     first = expected.row(0, named=True)
     record = next(p for p in polygons if p["unit_id"] == first["unit_id"])
-    assert record["metric_text"] == f"堡垒指数：{first['fortress_index']:.1f}"
+    assert record["metric_text"] == f"平均堡垒指数：{first['fortress_index']:.1f}"
     assert first["stars"] in record["fortress_text"]
     assert first["grade"] in record["vanguard_text"]
     assert record["name"] == first["unit_name"]
@@ -87,8 +92,8 @@ def test_village_map_shows_14_polygons_with_the_metrics_values(sample_db, monkey
     assert any("口径说明" in e.label for e in at.expander)
     table = at.dataframe[0].value
     assert len(table) == 14
-    shown = dict(zip(table["编号"], table["堡垒指数"], strict=True))
-    assert shown == pytest.approx({k: round(v, 2) for k, v in values.items()})
+    shown = dict(zip(table["编号"], table["平均堡垒指数"], strict=True))
+    assert shown == pytest.approx({k: round(v, 1) for k, v in values.items()})
 
 
 def test_subgrid_level_and_another_metric(sample_db, monkeypatch):
@@ -138,7 +143,7 @@ def test_one_village_shows_its_subgrids_and_members(sample_db, monkeypatch):
     assert not real & set(table["姓名"])
     assert all("*" in name for name in table["姓名"])
     assert sorted(table["先锋指数"].dropna()) == pytest.approx(
-        sorted(round(v, 2) for v in members["vanguard_index"].drop_nulls())
+        sorted(round(v, 1) for v in members["vanguard_index"].drop_nulls())
     )
 
 

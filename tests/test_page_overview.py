@@ -6,20 +6,22 @@ from __future__ import annotations
 import pytest
 
 from metrics import overview, registry
+from metrics.glossary import label
 from store.months import month_label
-from tests.pages_a_support import (
+from tests.support.page_runs import (
     computed,
     default_view_of,
     empty_database,
     export_keys,
     metrics_by_label,
-    parts,
+    plotly_specs,
+    run_page,
     run_with_bad_params,
-    scope,
     shown_as,
     table_with,
+    texts,
 )
-from tests.pages_support import plotly_specs, run_page, texts
+from ui.filters import parts_filter, to_filter
 from ui.format import number, pct, pct_points
 
 CARDS = ("compliant_share", "study_coverage", "on_time_resolve_rate", "fortress_index")
@@ -38,12 +40,12 @@ def expected_card(row: dict) -> tuple[str, str]:
 
 def assert_cards_match(at, db, view):
     shown = metrics_by_label(at)
-    kpis = computed(db, overview.kpis, scope(view))
+    kpis = computed(db, overview.kpis, to_filter(view))
     rows = {r["kpi"]: r for r in kpis.iter_rows(named=True)}
     for key in CARDS:
         row = rows[key]
         assert row["value"] is not None and row["change"] is not None
-        assert shown[row["label"]] == expected_card(row), key
+        assert shown[label(key)] == expected_card(row), key
 
 
 def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
@@ -54,7 +56,7 @@ def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
     assert_cards_match(at, sample_db, view)
 
     # Trends: one point per data month, the same values.
-    trend = computed(sample_db, overview.kpi_trend, scope(view))
+    trend = computed(sample_db, overview.kpi_trend, to_filter(view))
     rates, fortress = plotly_specs(at)[:2]
     assert rates["data"][0]["x"] == [month_label(m) for m in trend["month"]]
     assert rates["data"][0]["y"] == pytest.approx(trend["compliant_share"].to_list())
@@ -62,11 +64,11 @@ def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
     assert fortress["data"][0]["y"] == pytest.approx(trend["fortress_index"].to_list())
 
     # Alerts: every alert listed; the overdue count links to 民情处置 with the view.
-    alerts = computed(sample_db, overview.alerts, scope(view).at_level("village"))
+    alerts = computed(sample_db, overview.alerts, to_filter(view).at_level("village"))
     assert not alerts.is_empty()
     shown_alerts = table_with(at, "提示")
     assert shown_alerts["提示"].to_list() == alerts["message"].to_list()
-    cards = computed(sample_db, overview.scorecard, parts(view))
+    cards = computed(sample_db, overview.scorecard, parts_filter(view))
     overdue = int(cards["overdue_at_end"].sum())
     assert metrics_by_label(at)["期末超期未办结（件）"][0] == f"{overdue:,}"
     below = alerts.filter(alerts["kpi"] != "overdue_reports")["village_id"].n_unique()
@@ -77,10 +79,10 @@ def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
     assert f"{overdue} 件" in link.label
 
     # Scorecard: one row per village, rates in percent with one decimal.
-    table = table_with(at, "堡垒指数")
+    table = table_with(at, "平均堡垒指数")
     assert table["单位"].to_list() == cards["unit_name"].to_list()
     assert shown_as(table["学习覆盖率（%）"].to_list(), cards["study_coverage"], 100)
-    assert shown_as(table["堡垒指数"].to_list(), cards["fortress_index"])
+    assert shown_as(table["平均堡垒指数"].to_list(), cards["fortress_index"])
     assert table["考核排名"].to_list() == cards["rank"].to_list()
     assert {"overview_trend_csv", "overview_alerts_xlsx", "overview_scorecard_csv"} <= export_keys(
         at
@@ -94,7 +96,7 @@ def test_one_village_shows_its_sub_grids(sample_db, monkeypatch):
     assert not at.exception
     view = default_view_of(sample_db, "CJ03")
     assert_cards_match(at, sample_db, view)
-    table = table_with(at, "堡垒指数")
+    table = table_with(at, "平均堡垒指数")
     subgrids = computed(sample_db, registry.subgrids, "CJ03")
     assert table.height == subgrids.height
     assert "各子网格成绩单" in texts(at)

@@ -10,8 +10,14 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from metrics import Filter
 from metrics.assessment import assessment, rank_change
-from tests.pages_support import computed, copy_with_august_emptied, plotly_specs, run_page, texts
-from ui.charts_b import rank_change_text
+from tests.support.page_runs import (
+    computed,
+    copy_with_august_emptied,
+    plotly_specs,
+    run_page,
+    texts,
+)
+from ui.format import rank_change_text
 
 DEFAULT = (date(2026, 5, 1), date(2026, 10, 1))  # the last six sample months
 AREAS = {
@@ -32,8 +38,8 @@ def gap_db(sample_db, tmp_path_factory):
 def assert_table_equals(table, expected, moves=None):
     """The page's table holds the assessment rows, rounded to two decimals, in rank order."""
     assert table["编号"].tolist() == expected["unit_id"].to_list()
-    assert table["名次"].tolist() == expected["rank"].to_list()
-    assert table["总分"].tolist() == pytest.approx([round(v, 2) for v in expected["total"]])
+    assert table["考核排名"].tolist() == expected["rank"].to_list()
+    assert table["考核总分"].tolist() == pytest.approx([round(v, 2) for v in expected["total"]])
     assert table["反向扣分"].tolist() == pytest.approx(
         [round(v, 2) for v in expected["deductions"]]
     )
@@ -41,7 +47,7 @@ def assert_table_equals(table, expected, moves=None):
         assert table[header].tolist() == pytest.approx([round(v, 2) for v in expected[key]])
     if moves is not None:
         change = dict(moves.select("unit_id", "rank_change").iter_rows())
-        assert table["名次变化"].tolist() == [
+        assert table["排名变化"].tolist() == [
             rank_change_text(change.get(u)) for u in expected["unit_id"]
         ]
 
@@ -56,7 +62,7 @@ def test_village_ranking_equals_the_assessment(sample_db, monkeypatch):
     table = at.dataframe[0].value
     assert len(table) == 14
     assert_table_equals(table, expected, moves)
-    assert any(text != "—" for text in table["名次变化"])  # the range before has data
+    assert any(text != "—" for text in table["排名变化"])  # the range before has data
 
     # The bar chart: four areas, deductions below zero and the total, best first.
     traces = plotly_specs(at)[0]["data"]
@@ -66,7 +72,7 @@ def test_village_ranking_equals_the_assessment(sample_db, monkeypatch):
         "收集反馈民情民意",
         "参与社会治理和联系服务群众",
         "反向扣分",
-        "总分",
+        "考核总分",
     ]
     assert traces[0]["y"] == expected["unit_name"].to_list()
     assert traces[-1]["x"] == pytest.approx([round(v, 2) for v in expected["total"]])
@@ -105,7 +111,7 @@ def test_one_village_ranks_its_subgrids_and_marks_itself(sample_db, monkeypatch)
     assert set(table["所属村居"]) == {"营房村"}
     town = computed(sample_db, assessment, Filter(*DEFAULT, "subgrid"))
     town_rank = dict(town.select("unit_id", "rank").iter_rows())
-    assert table["全镇名次"].tolist() == [town_rank[u] for u in expected["unit_id"]]
+    assert table["全镇排名"].tolist() == [town_rank[u] for u in expected["unit_id"]]
 
 
 def test_a_click_on_a_row_opens_the_village(sample_db, monkeypatch):

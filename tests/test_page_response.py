@@ -7,19 +7,20 @@ import polars as pl
 import pytest
 
 from metrics import registry, response
-from tests.pages_a_support import (
+from tests.support.page_runs import (
     computed,
     default_view_of,
     empty_database,
     export_keys,
     metrics_by_label,
+    plotly_specs,
+    run_page,
     run_with_bad_params,
-    scope,
     shown_as,
     table_with,
+    texts,
 )
-from tests.pages_support import plotly_specs, run_page, texts
-from ui.filters import View
+from ui.filters import View, to_filter
 from ui.format import hours, number, pct
 
 
@@ -33,16 +34,16 @@ def traces(at, kind: str) -> list[dict]:
 
 
 def assert_page_matches(at, db, view):
-    f = scope(view)
+    f = to_filter(view)
     summary = computed(db, response.response_summary, f)
     everything = summary.filter(pl.col("category") == "全部").row(0, named=True)
     shown = metrics_by_label(at)
-    assert shown["上报（件）"][0] == number(everything["reports"])
+    assert shown["收集民情民意（件）"][0] == number(everything["reports"])
     assert shown["按时受理率"][0] == pct(everything["on_time_accept_rate"])
     assert shown["按期办结率"][0] == pct(everything["on_time_resolve_rate"])
     assert shown["办结时长中位数"][0] == hours(everything["resolve_median_h"])
     assert shown["期末积压（件）"][0] == number(everything["open_at_end"])
-    assert shown["督办（件）"][0] == number(everything["overdue_at_end"])
+    assert shown["期末超期未办结（件）"][0] == number(everything["overdue_at_end"])
 
     funnel = computed(db, response.funnel, f)
     (drawn,) = traces(at, "funnel")
@@ -50,7 +51,7 @@ def assert_page_matches(at, db, view):
     assert drawn["x"] == funnel["reports"].to_list()
 
     backlog = computed(db, response.backlog, f)
-    backlog_bars = [t for t in traces(at, "bar") if t.get("name") == "积压"]
+    backlog_bars = [t for t in traces(at, "bar") if t.get("name") == "期末积压"]
     assert backlog_bars[0]["y"] == backlog["reports"].to_list()
     assert sum(backlog_bars[0]["y"]) == everything["open_at_end"]
 
@@ -65,16 +66,16 @@ def assert_page_matches(at, db, view):
     assert shown_as(listed["超期（天）"].to_list(), overdue["overdue_h"], 1 / 24)
     assert listed["上报时间"].to_list() == sorted(listed["上报时间"].to_list())  # oldest first
 
-    table = table_with(at, "类别", "按期办结率（%）")
-    assert table["类别"].to_list() == summary["category"].to_list()
-    assert table["上报（件）"].to_list() == summary["reports"].to_list()
+    table = table_with(at, "事项类别", "按期办结率（%）")
+    assert table["事项类别"].to_list() == summary["category"].to_list()
+    assert table["收集民情民意（件）"].to_list() == summary["reports"].to_list()
     assert shown_as(table["办结时长P90（小时）"].to_list(), summary["resolve_p90_h"])
     assert shown_as(table["按时受理率（%）"].to_list(), summary["on_time_accept_rate"], 100)
     return everything
 
 
 def distribution_totals(at) -> dict[str, int]:
-    return {t["name"]: sum(t["y"]) for t in traces(at, "bar") if t.get("name") != "积压"}
+    return {t["name"]: sum(t["y"]) for t in traces(at, "bar") if t.get("name") != "期末积压"}
 
 
 def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
@@ -86,7 +87,7 @@ def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
     assert everything["reports"] > 0 and everything["overdue_at_end"] > 0
 
     # Hour distributions: 办结时长 first, 受理时长 on request; totals per category.
-    distribution = computed(sample_db, response.duration_distribution, scope(view))
+    distribution = computed(sample_db, response.duration_distribution, to_filter(view))
 
     def expected(measure: str) -> dict[str, int]:
         part = distribution.filter(pl.col("measure") == measure)
@@ -117,7 +118,7 @@ def test_one_village_one_month(sample_db, monkeypatch):
     name = computed(sample_db, registry.villages).filter(pl.col("village_id") == "CJ03")["name"]
     assert set(table_with(at, "事项编号")["村居"]) == set(name)
     # Every duration bin is on the axis, also those without reports this month.
-    bars = [t for t in traces(at, "bar") if t.get("name") != "积压"]
+    bars = [t for t in traces(at, "bar") if t.get("name") != "期末积压"]
     assert bars and all(len(t["x"]) == len(response.DURATION_EDGES_H) + 1 for t in bars)
     assert any(0 in t["y"] for t in bars)
 

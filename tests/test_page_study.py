@@ -7,20 +7,22 @@ import pytest
 
 from metrics import registry, study
 from store.months import month_label
-from tests.pages_a_support import (
+from tests.support.page_runs import (
     computed,
     default_view_of,
     empty_database,
     export_keys,
     metrics_by_label,
-    parts,
+    plotly_specs,
+    run_page,
     run_with_bad_params,
-    scope,
     shown_as,
     table_with,
+    texts,
 )
-from tests.pages_support import plotly_specs, run_page, texts
-from ui.format import mask_name, number, pct
+from ui.filters import parts_filter, to_filter
+from ui.format import number, pct
+from ui.privacy import mask_name
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +31,8 @@ def empty_db(tmp_path_factory):
 
 
 def assert_cards_match(at, db, view):
-    total = computed(db, study.study_summary, scope(view)).row(0, named=True)
-    followup = computed(db, study.not_reached, scope(view))
+    total = computed(db, study.study_summary, to_filter(view)).row(0, named=True)
+    followup = computed(db, study.not_reached, to_filter(view))
     shown = metrics_by_label(at)
     assert shown["学习覆盖率"][0] == pct(total["coverage"])
     assert shown["送学上门占比"][0] == pct(total["home_share"])
@@ -47,13 +49,13 @@ def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
     followup = assert_cards_match(at, sample_db, view)
 
     trend_spec, parts_spec = plotly_specs(at)
-    trend = computed(sample_db, study.study_by_month, scope(view))
+    trend = computed(sample_db, study.study_by_month, to_filter(view))
     assert trend_spec["data"][0]["x"] == [month_label(m) for m in trend["month"]]
     assert trend_spec["data"][0]["y"] == pytest.approx(trend["coverage"].to_list())
     assert trend_spec["data"][1]["y"] == pytest.approx(trend["home_share"].to_list())
 
     # Villages: stacked bars (otherwise + at home) add up to each village's coverage.
-    villages = computed(sample_db, study.study_summary, parts(view))
+    villages = computed(sample_db, study.study_summary, parts_filter(view))
     ordered = villages.sort("coverage", descending=True, nulls_last=True)
     other, home = parts_spec["data"][0], parts_spec["data"][1]
     assert other["x"] == ordered["unit_name"].to_list()
@@ -67,7 +69,7 @@ def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
     assert shown_as(village_table["送学上门占比（%）"].to_list(), villages["home_share"], 100)
 
     subgrid_table = table_with(at, "数据月数", "村居")
-    by_subgrid = computed(sample_db, study.study_summary, parts(view).at_level("subgrid"))
+    by_subgrid = computed(sample_db, study.study_summary, parts_filter(view).at_level("subgrid"))
     assert subgrid_table.height == 89
     assert shown_as(subgrid_table["学习覆盖率（%）"].to_list(), by_subgrid["coverage"], 100)
 

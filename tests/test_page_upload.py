@@ -12,7 +12,7 @@ from metrics.overview import town_summary
 from store.contracts import KINDS
 from store.database import connect
 from store.paths import REGISTRY_DIR
-from tests.pages_support import OFFICE_USER, run_page, texts
+from tests.support.page_runs import OFFICE_USER, run_page, texts
 
 NEW_ACTIVITY = (
     "活动编号,活动日期,村居编号,子网格编号,活动类型,活动主题,活动地点编号,组织人编号,时长分钟\n"

@@ -7,10 +7,16 @@ from datetime import date
 import pytest
 
 from metrics import Filter
+from metrics.drilldown_rows import activity_rows, attendance_rows, report_rows
 from metrics.overview import kpis, scorecard
 from metrics.registry import subgrids
-from metrics.rows import activity_rows, attendance_rows, report_rows
-from tests.pages_support import computed, copy_with_august_emptied, plotly_specs, run_page, texts
+from tests.support.page_runs import (
+    computed,
+    copy_with_august_emptied,
+    plotly_specs,
+    run_page,
+    texts,
+)
 from ui.format import pct
 
 DEFAULT = (date(2026, 5, 1), date(2026, 10, 1))  # the last six sample months
@@ -50,15 +56,15 @@ def test_deep_link_shows_the_village_and_its_subgrids(sample_db, monkeypatch):
     assert side["学习覆盖率（%）"].tolist() == pytest.approx(
         [round(v * 100, 1) for v in expected["study_coverage"]]
     )
-    assert side["堡垒指数"].tolist() == pytest.approx(
-        [round(v, 2) for v in expected["fortress_index"]]
+    assert side["平均堡垒指数"].tolist() == pytest.approx(
+        [round(v, 1) for v in expected["fortress_index"]]
     )
     multiples = plotly_specs(at)[0]["data"]
     assert [trace["name"] for trace in multiples] == [
         "制度落实率（%）",
         "学习覆盖率（%）",
         "按期办结率（%）",
-        "堡垒指数",
+        "平均堡垒指数",
     ]
     assert all(trace["x"] == grids["name"].to_list() for trace in multiples)
     assert multiples[3]["y"] == pytest.approx([round(v, 1) for v in expected["fortress_index"]])

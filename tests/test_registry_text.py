@@ -21,19 +21,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from auth.roles import OFFICE
+from harness import browser as browser_support
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, exceptions_on, open_from_sidebar
+from harness.server import streamlit_server, write_users
 from store.database import connect
-from tests import browser_support
-from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    exceptions_on,
-    open_from_sidebar,
-    streamlit_server,
-    write_users,
-)
-from tests.pages_support import OFFICE_USER, deck_specs, plotly_specs, run_page, texts
-from ui.charts_b import SUBGRID_HANDOFF
+from tests.support.page_runs import OFFICE_USER, deck_specs, plotly_specs, run_page, texts
 from ui.map import LABEL_LAYER_ID, POINT_LAYER_ID, POLYGON_LAYER_ID
+from ui.session import SUBGRID_HANDOFF
 from ui.text import html_text, plain
 
 VILLAGE, SUBGRID, PLACE, PERSON = "CJ03", "CJ03-01", "CJ03-S", "CJ03-P0005"
@@ -297,6 +291,7 @@ def _tooltip_after_hovering(page, canvas) -> str | None:
     return None
 
 
+@pytest.mark.browser
 def test_hostile_names_render_as_literal_text_in_the_browser(server):
     dialogs = []
     with sync_playwright() as p:

@@ -39,8 +39,8 @@ from auth.store import UserStore
 from auth.throttle import Throttle
 from store import audit
 from store.paths import REPO_ROOT
-from tests.etl_support import copy_db
-from tests.pages_support import DASHBOARD, texts
+from tests.support.loading import copy_db
+from tests.support.page_runs import DASHBOARD, texts
 from ui.text import plain
 
 PASSWORD = "right-password-1"
@@ -150,6 +150,7 @@ def test_simultaneous_wrong_attempts_get_at_most_the_free_checks(store, db, vary
     assert all(e.startswith("尝试次数过多") for e in errors if e != WRONG), errors
 
 
+@pytest.mark.slow
 def test_simultaneous_right_passwords_all_get_in(store, db):
     """Twelve sessions signing in as one user at once wait for each other, not fail."""
     _, con = db
@@ -344,6 +345,7 @@ def change_role(users: UserStore) -> None:
     ],
     ids=["removed", "role", "village", "password"],
 )
+@pytest.mark.slow
 def test_a_session_ends_when_its_account_changes(app, change, notice):
     at = signed_in("s_cj03")
     at.run()  # an unchanged file keeps the session
@@ -368,6 +370,7 @@ def test_a_new_display_name_keeps_the_session(app):
     assert caption == r"当前用户：新名字\*加粗\*（镇领导）"  # text, not Markdown
 
 
+@pytest.mark.slow
 def test_a_session_held_by_a_demo_password_ends_when_demo_is_turned_off(app):
     users = UserStore.load(app.path)
     users.set_user("wangwu", "wangwu-demo", LEADER)
@@ -430,6 +433,7 @@ def test_a_bad_server_config_refuses_sign_in_with_the_key(app, tmp_path):
 # ------------------------------------------------------------------ a real server
 
 
+@pytest.mark.browser
 def test_a_real_server_logs_an_unsafe_start_and_knows_the_proxied_client(tmp_path_factory):
     """``streamlit run`` on loopback with a users file that is not safe for production,
     reached as nginx on the same host reaches it (X-Forwarded-For set): the server log
@@ -437,15 +441,9 @@ def test_a_real_server_logs_an_unsafe_start_and_knows_the_proxied_client(tmp_pat
     the address in the header, not to the proxy."""
     from playwright.sync_api import sync_playwright
 
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS, wait_until_idle
+    from harness.server import sample_database, streamlit_server, write_users
     from store.database import connect
-    from tests.browser_support import (
-        CHROMIUM,
-        CHROMIUM_ARGS,
-        sample_database,
-        streamlit_server,
-        wait_until_idle,
-        write_users,
-    )
 
     work = tmp_path_factory.mktemp("sign-in-server")
     db = sample_database(tmp_path_factory, work / "grid.duckdb")

@@ -9,10 +9,13 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ui.export import csv_bytes, neutralise, xlsx_bytes
-from ui.filters import View, to_params, view_from_params
-from ui.format import hours, mask_name, pct
+from metrics import Filter
+from store.paths import REPO_ROOT
+from ui.exports import csv_bytes, neutralise, xlsx_bytes
+from ui.filters import View, parts_filter, to_filter, to_params, view_from_params
+from ui.format import hours, pct
 from ui.map import bins, colour, polygon_records
+from ui.privacy import display_name, mask_columns, mask_name
 
 MONTHS = [date(2026, m, 1) for m in range(1, 11)]
 VILLAGES = ["CJ01", "CJ02", "CJ03"]
@@ -81,3 +84,34 @@ def test_map_colours_follow_values():
     }
     records, _ = polygon_records([feature], {"CJ01": 50.0}, {"CJ01": {"value_text": "50"}})
     assert records[0]["unit_id"] == "CJ01" and records[0]["value_text"] == "50"
+
+
+def test_a_view_becomes_a_filter_in_one_place():
+    town = View(date(2026, 5, 1), date(2026, 10, 1), None)
+    village = View(date(2026, 5, 1), date(2026, 10, 1), "CJ03")
+    assert to_filter(town) == Filter(town.start, town.end, "town", None)
+    assert to_filter(village) == Filter(village.start, village.end, "village", "CJ03")
+    assert parts_filter(town) == Filter(town.start, town.end, "village", None)
+    assert parts_filter(village) == Filter(village.start, village.end, "subgrid", "CJ03")
+    one_month = to_filter(village, start=date(2026, 7, 1))
+    assert (one_month.start, one_month.end) == (date(2026, 7, 1), date(2026, 7, 1))
+    assert to_filter(village, "subgrid", village_id=None) == Filter(
+        village.start, village.end, "subgrid", None
+    )
+
+
+def test_only_the_session_module_touches_session_state():
+    """ui.session owns the session's keys and the signed-in user: no page, helper or
+    the entry point reads st.session_state (e.g. ["user"]) behind its back."""
+    sources = [REPO_ROOT / "dashboard.py", *REPO_ROOT.glob("app_pages/*.py")]
+    sources += [p for p in REPO_ROOT.glob("ui/**/*.py") if p.name != "session.py"]
+    for path in sources:
+        code = [line for line in path.read_text(encoding="utf-8").splitlines() if "``" not in line]
+        assert not any("session_state" in line for line in code), path.name
+
+
+def test_names_are_masked_for_who_may_not_see_them():
+    frame = pl.DataFrame({"name": ["张小明", None, "欧阳小明"], "n": [1, 2, 3]})
+    # No signed-in user (a bare run): names are masked, empty names stay empty.
+    assert mask_columns(frame, "name", "absent")["name"].to_list() == ["张*明", None, "欧**明"]
+    assert display_name("张三") == "张*"

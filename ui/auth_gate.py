@@ -1,9 +1,9 @@
 """Sign-in for the dashboard: the form, the session and its checks on every run.
 
-The signed-in :class:`~auth.roles.User` lives in ``st.session_state["user"]`` with the
-time it signed in, the time it was last seen and its session epoch
+The signed-in :class:`~auth.roles.User` is kept by :mod:`ui.session` with the time it
+signed in, the time it was last seen and its session epoch
 (:meth:`auth.store.UserStore.epoch`, never the password hash). On every script run
-:func:`current_user` checks the session: expiry (``session_idle_minutes``,
+:func:`checked_user` checks the session: expiry (``session_idle_minutes``,
 ``session_max_hours`` in the users file) and, against the users file as it is now
 (re-read when it changed), that the account still exists with the same role and
 village, that its password was not set again and, with ``demo = false``, that it is
@@ -31,11 +31,10 @@ from auth.throttle import Throttle
 from store import audit
 from store.paths import resolve_db_path
 from store.toml_config import ConfigError
+from ui import session
 from ui.db import cursor
 from ui.text import plain
 
-USER_KEY, SINCE_KEY, SEEN_KEY, EPOCH_KEY = "user", "auth_since", "auth_seen", "auth_epoch"
-_NOTICE_KEY = "auth_notice"
 _log = logging.getLogger("grid.auth")
 
 
@@ -58,7 +57,7 @@ def _settings() -> ServerSettings:
 
 
 @st.cache_resource(show_spinner=False)
-def _throttle(database: str, settings: SignInSettings) -> Throttle:
+def sign_in_throttle(database: str, settings: SignInSettings) -> Throttle:
     """The throttle over the dashboard's database (``database`` keys the cache).
 
     Only this small object is cached: its counts are in the database and its lock and
@@ -120,49 +119,41 @@ def startup_check() -> None:
             _log.error("%s；修正前无人能登录", exc)
 
 
-def _start_session(user: User, epoch: str) -> None:
-    now = time.time()
-    st.session_state[USER_KEY] = user
-    st.session_state[SINCE_KEY] = now
-    st.session_state[SEEN_KEY] = now
-    st.session_state[EPOCH_KEY] = epoch
-
-
-def current_user() -> User | None:
-    """The signed-in user, or None (also when the session has just been ended)."""
-    user = st.session_state.get(USER_KEY)
+def checked_user() -> User | None:
+    """The signed-in user after this run's checks, or None (also when the session has
+    just been ended by them)."""
+    user = session.user()
     if user is None:
         return None
     store = _store()
     now = time.time()
-    since = st.session_state.get(SINCE_KEY, 0.0)
-    seen = st.session_state.get(SEEN_KEY, 0.0)
-    if now - seen > store.session_idle_minutes * 60 or now - since > store.session_max_hours * 3600:
+    idle = now - session.last_seen() > store.session_idle_minutes * 60
+    if idle or now - session.signed_in_at() > store.session_max_hours * 3600:
         sign_out(reason="会话已过期，请重新登录。")
         return None
-    epoch = st.session_state.get(EPOCH_KEY)
+    epoch = session.epoch()
     if epoch is None:
         # Only the sign-in form creates sessions, and it sets the epoch. A session
         # without one (server code put the user there) is held to the file from here.
-        epoch = st.session_state[EPOCH_KEY] = store.epoch(user.username)
+        epoch = store.epoch(user.username)
+        session.set_epoch(epoch)
     problem = session_problem(store, user, epoch or "")
     if problem:
         sign_out(reason=problem)
         return None
     current = store.user(user.username)
     if current != user:  # only the display name can differ here: show the new one
-        st.session_state[USER_KEY] = user = current
-    st.session_state[SEEN_KEY] = now
+        session.replace_user(current)
+        user = current
+    session.seen(now)
     return user
 
 
 def sign_out(reason: str | None = None) -> None:
     """End the session (audited); ``reason`` is shown on the sign-in form."""
-    user = st.session_state.pop(USER_KEY, None)
-    for key in (SINCE_KEY, SEEN_KEY, EPOCH_KEY):
-        st.session_state.pop(key, None)
+    user = session.end_user_session()
     if reason:
-        st.session_state[_NOTICE_KEY] = reason
+        session.leave_notice(reason)
     if user is not None:
         audit.record(cursor(), user.username, "sign_out", reason or "")
 
@@ -170,7 +161,7 @@ def sign_out(reason: str | None = None) -> None:
 def sign_in_form() -> None:
     """The sign-in page (the only thing shown until a user signs in)."""
     st.title("漕泾镇网格化党建看板")
-    notice = st.session_state.pop(_NOTICE_KEY, None)
+    notice = session.take_notice()
     if notice:
         st.info(plain(notice))
     settings = _settings()
@@ -183,7 +174,7 @@ def sign_in_form() -> None:
         result = attempt(
             _store(),
             settings.sign_in,
-            _throttle(str(resolve_db_path()), settings.sign_in),
+            sign_in_throttle(str(resolve_db_path()), settings.sign_in),
             cursor,
             username,
             password,
@@ -192,7 +183,7 @@ def sign_in_form() -> None:
         if result.error:
             st.error(plain(result.error))
         else:
-            _start_session(result.user, result.epoch)
+            session.start_user_session(result.user, result.epoch, time.time())
             st.rerun()
     hints = _demo_hints(_store())
     if hints:

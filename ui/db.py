@@ -12,6 +12,7 @@ import streamlit as st
 from etl.init_db import init_database
 from metrics import scope as metric_scope
 from store.database import connect
+from store.database import data_version as stored_data_version
 from store.paths import resolve_db_path
 
 _build_lock = threading.Lock()
@@ -62,7 +63,7 @@ def begin_snapshot() -> None:
     snapshot = cursor()
     snapshot.execute("BEGIN TRANSACTION")
     _run.snapshot = snapshot
-    _run.version = _read_version(snapshot)  # fixed for the snapshot: read it once
+    _run.version = stored_data_version(snapshot)  # fixed for the snapshot: read it once
 
 
 def end_snapshot() -> None:
@@ -81,15 +82,10 @@ def reader() -> duckdb.DuckDBPyConnection:
     return getattr(_run, "snapshot", None) or cursor()
 
 
-def _read_version(con: duckdb.DuckDBPyConnection) -> int:
-    rows = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()
-    return int(rows[0][0]) if rows else 0
-
-
 def data_version() -> int:
     """The data version of what this run reads; every committed load or undo bumps it."""
     version = getattr(_run, "version", None)
-    return _read_version(reader()) if version is None else version
+    return stored_data_version(reader()) if version is None else version
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

@@ -4,6 +4,9 @@ The view lives in ``st.session_state`` so it survives page switches, and is writ
 to the query string on every run so that a copied link reproduces it. A link opened
 in a new session (or a drill-down that sets the query string) wins over the session's
 own state. Invalid query values fall back to the defaults with a notice.
+
+:func:`to_filter` is the one conversion of a view into the metrics layer's
+:class:`~metrics.Filter`: every page and test builds its filters through it.
 """
 
 from __future__ import annotations
@@ -14,15 +17,20 @@ from datetime import date
 
 import streamlit as st
 
+from metrics import Filter
 from store.months import month_label, month_or_none
+from ui import session
+from ui.navigation import page_path
 from ui.text import plain
 
 PARAM_FROM, PARAM_TO, PARAM_VILLAGE = "from", "to", "village"
 ALL_VILLAGES = ""
 DEFAULT_SPAN = 6  # months shown by default, ending at the latest month with data
 
-_START_KEY, _END_KEY = "filter_start", "filter_end"
-_VILLAGE_KEY, _WRITTEN_KEY = "filter_village", "_filter_written"
+START_KEY, END_KEY = "filter_start", "filter_end"
+VILLAGE_KEY, WRITTEN_KEY = "filter_village", "_filter_written"
+# "The view's own village" for :func:`to_filter` (None means the whole town).
+VIEW_VILLAGE = object()
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,43 @@ class View:
     start: date
     end: date
     village_id: str | None
+
+
+def scope_level(view: View) -> str:
+    """The level of the view as a single unit: one village, else the town."""
+    return "village" if view.village_id else "town"
+
+
+def parts_level(view: View) -> str:
+    """One level down from the scope: the town's villages, or the village's sub-grids."""
+    return "subgrid" if view.village_id else "village"
+
+
+def to_filter(
+    view: View,
+    level: str | None = None,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    village_id: str | object | None = VIEW_VILLAGE,
+) -> Filter:
+    """The metrics Filter for ``view``: at ``level`` (default: the view as one unit),
+    over the view's months or ``start``…``end`` (``start`` alone: that one month),
+    within the view's village or ``village_id`` (None: the whole town)."""
+    village = view.village_id if village_id is VIEW_VILLAGE else village_id
+    first = start or view.start
+    last = end or start or view.end
+    return Filter(first, last, level or scope_level(view), village)
+
+
+def parts_filter(view: View) -> Filter:
+    """The Filter of the view's parts: what a page compares side by side."""
+    return to_filter(view, parts_level(view))
+
+
+def months_in(months: Sequence[date], view: View) -> list[date]:
+    """The data months that fall inside the view's range, in order."""
+    return [m for m in months if view.start <= m <= view.end]
 
 
 def default_view(months: Sequence[date]) -> View:
@@ -109,31 +154,31 @@ def sidebar(
     names = dict(villages)
     params = {k: st.query_params.get(k) for k in (PARAM_FROM, PARAM_TO, PARAM_VILLAGE)}
     params = {k: v for k, v in params.items() if v is not None}
-    from_link = params and params != st.session_state.get(_WRITTEN_KEY)
-    if from_link or _START_KEY not in st.session_state:
+    from_link = params and params != session.value(WRITTEN_KEY)
+    if from_link or not session.has(START_KEY):
         view, notices = view_from_params(params, months, village_ids, scope)
         for notice in notices:
             st.toast(notice, icon="⚠️")
             st.sidebar.warning(notice)
-        st.session_state[_START_KEY] = view.start
-        st.session_state[_END_KEY] = view.end
-        st.session_state[_VILLAGE_KEY] = view.village_id or ALL_VILLAGES
+        session.put(START_KEY, view.start)
+        session.put(END_KEY, view.end)
+        session.put(VILLAGE_KEY, view.village_id or ALL_VILLAGES)
 
     # Two month pickers rather than a range slider: Streamlit's AppTest loses a range
     # select_slider's session state on rerun, and pickers are easier on a phone too.
-    options = list(months) or [st.session_state[_START_KEY]]
+    options = list(months) or [session.value(START_KEY)]
     with st.sidebar:
         st.markdown("**筛选**")
         left, right = st.columns(2)
-        start = left.selectbox("起始月份", options, key=_START_KEY, format_func=month_label)
-        end = right.selectbox("截止月份", options, key=_END_KEY, format_func=month_label)
-        if scope is not None and st.session_state.get(_VILLAGE_KEY) != scope:
-            st.session_state[_VILLAGE_KEY] = scope  # e.g. state left by another user
+        start = left.selectbox("起始月份", options, key=START_KEY, format_func=month_label)
+        end = right.selectbox("截止月份", options, key=END_KEY, format_func=month_label)
+        if scope is not None and session.value(VILLAGE_KEY) != scope:
+            session.put(VILLAGE_KEY, scope)  # e.g. state left by another user
         village = st.selectbox(
             "村居",
             options=[scope] if scope is not None else [ALL_VILLAGES, *village_ids],
             disabled=scope is not None,
-            key=_VILLAGE_KEY,
+            key=VILLAGE_KEY,
             format_func=lambda v: "全镇" if v == ALL_VILLAGES else names.get(v, v),
         )
         if start > end:
@@ -147,16 +192,22 @@ def sidebar(
 def set_view(view: View) -> None:
     """Make ``view`` current and mirror it in the URL, keeping page-specific parameters."""
     params = to_params(view)
-    st.session_state[_WRITTEN_KEY] = params
+    session.put(WRITTEN_KEY, params)
     own = (PARAM_FROM, PARAM_TO, PARAM_VILLAGE)
     merged = {k: v for k, v in st.query_params.to_dict().items() if k not in own} | params
     if st.query_params.to_dict() != merged:
         st.query_params.from_dict(merged)
 
 
-def drill_to(page, view: View, **extra: str) -> None:
-    """Switch to ``page`` showing ``view`` (a drill-down); the query string carries it.
+def drill_to(page_path: str, view: View) -> None:
+    """Switch to the page at ``page_path`` showing ``view`` (a drill-down); the query
+    string carries the view."""
+    st.switch_page(page_path, query_params=to_params(view))
 
-    ``extra`` adds page-specific parameters, e.g. ``subgrid="CJ03-02"``.
-    """
-    st.switch_page(page, query_params=to_params(view) | extra)
+
+def drill_to_village(view: View, village_id: str, subgrid_id: str | None = None) -> None:
+    """Open 村居详情 for ``village_id`` over the view's months, with ``subgrid_id``
+    preselected among its rows."""
+    if subgrid_id:
+        session.hand_subgrid(subgrid_id)
+    drill_to(page_path("village"), View(view.start, view.end, village_id))

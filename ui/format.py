@@ -1,50 +1,32 @@
-"""Number formatting in Chinese conventions (percent with one decimal, 小时/天)."""
+"""Text for the UI that is not one metric's value: rank movement, duration bins, and
+the glossary's number formatting under the names the pages and tests use.
+
+A metric's value is turned into text by its glossary entry
+(:func:`metrics.glossary.value_text` and friends); the general formatters below are
+the glossary's own, so there is one way to write a percentage or a duration.
+"""
 
 from __future__ import annotations
 
-import math
+from metrics.glossary import duration_text as hours
+from metrics.glossary import number_text as number
+from metrics.glossary import percent_text as pct
+from metrics.glossary import points_change_text as pct_points
+
+__all__ = ["bin_label", "hours", "number", "pct", "pct_points", "rank_change_text"]
 
 
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def pct(fraction: float | None, digits: int = 1) -> str:
-    """0.8532 → '85.3%'; missing → '—'."""
-    if _missing(fraction):
+def rank_change_text(change: int | None) -> str:
+    """Rank movement: ↑2 (moved up), ↓1, 持平, or — (no earlier data)."""
+    if change is None:
         return "—"
-    return f"{fraction * 100:.{digits}f}%"
+    if change > 0:
+        return f"↑{change}"
+    if change < 0:
+        return f"↓{-change}"
+    return "持平"
 
 
-def pct_points(delta: float | None) -> str | None:
-    """A change of a fraction, in percentage points: 0.021 → '+2.1个百分点'."""
-    if _missing(delta):
-        return None
-    return f"{delta * 100:+.1f}个百分点"
-
-
-def hours(value: float | None) -> str:
-    """Durations: under 48 h in 小时, longer in 天 (one decimal)."""
-    if _missing(value):
-        return "—"
-    if value < 48:
-        return f"{value:.1f} 小时"
-    return f"{value / 24:.1f} 天"
-
-
-def number(value: float | None, digits: int = 0) -> str:
-    """Thousands separators; missing → '—'."""
-    if _missing(value):
-        return "—"
-    return f"{value:,.{digits}f}"
-
-
-def mask_name(name: str | None) -> str:
-    """Mask a personal name for display: 张三 → 张*, 张小明 → 张*明, 欧阳小明 → 欧**明."""
-    if not name:
-        return ""
-    if len(name) == 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+def bin_label(label: str) -> str:
+    """'24–48h' → '24–48小时' (the metrics layer labels duration bins in hours)."""
+    return label.replace("h", "小时")

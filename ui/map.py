@@ -3,13 +3,14 @@
 No base map is needed: the layers are our own boundaries, so the map works with no
 internet. Records passed to pydeck are plain dicts with flat fields, because pydeck
 tooltips address ``{field}`` of the picked object and Streamlit serialises records
-reliably (not pandas frames).
+reliably (not pandas frames). What the records say (names, values, tooltips) is
+:mod:`ui.map_records`'; this module draws them, fits the view and reads a click.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pydeck as pdk
 
@@ -26,6 +27,8 @@ NO_DATA = (200, 200, 200)
 POLYGON_LAYER_ID = "units"
 POINT_LAYER_ID = "service_points"
 LABEL_LAYER_ID = "labels"
+OUTLINE_LAYER_ID = "village_outlines"
+TOWN_CENTRE = (121.420, 30.793)  # 漕泾镇 (lon, lat): the view when there is no boundary
 
 
 def bins(values: Iterable[float | None], count: int = len(PALETTE)) -> list[float]:
@@ -79,11 +82,8 @@ def polygon_records(
         unit = props["unit_id"]
         value = values.get(unit)
         geometry = feature["geometry"]
-        polygons = (
-            [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
-        )
         extra = dict(details.get(unit, {})) if details else {}
-        for rings in polygons:
+        for rings in _polygons(geometry):
             records.append(
                 {
                     "unit_id": unit,
@@ -162,3 +162,65 @@ def build_deck(
         map_style=None,
         tooltip={"html": tooltip_html, "style": {"fontSize": "13px"}},
     )
+
+
+def _polygons(geometry: Mapping) -> list:
+    """The polygons of a Polygon or MultiPolygon geometry, each as its rings."""
+    return [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+
+
+def _outer_rings(features: Iterable[Mapping]) -> Iterable[list]:
+    for feature in features:
+        for rings in _polygons(feature["geometry"]):
+            yield rings[0]
+
+
+def add_village_outlines(deck: pdk.Deck, villages: Sequence[Mapping]) -> pdk.Deck:
+    """Draw the villages' borders over a sub-grid map, so that villages stay readable."""
+    paths = [{"path": ring} for ring in _outer_rings(villages)]
+    layer = pdk.Layer("PathLayer", id=OUTLINE_LAYER_ID, data=paths, get_path="path", pickable=False)
+    layer.get_color = [70, 70, 70, 230]
+    layer.get_width = 2
+    layer.width_units = "pixels"  # set after construction: see build_deck
+    deck.layers.insert(1, layer)  # above the polygons, below markers and labels
+    return deck
+
+
+def fit_view(
+    features: Sequence[Mapping], width_px: int = 760, height_px: int = 520
+) -> tuple[tuple[float, float], float]:
+    """Centre (lon, lat) and deck.gl zoom that fit the features in the map.
+
+    deck.gl's Web-Mercator world is 512 px wide at zoom 0.
+    """
+    points = [(lon, lat) for ring in _outer_rings(features) for lon, lat, *_ in ring]
+    if not points:
+        return TOWN_CENTRE, 11.6
+    lons, lats = zip(*points, strict=True)
+    west, east, south, north = min(lons), max(lons), min(lats), max(lats)
+    centre = ((west + east) / 2, (south + north) / 2)
+    span_lon = max(east - west, 1e-4)
+    span_lat = max(north - south, 1e-4)
+    zoom_lon = math.log2(width_px * 360 / (512 * span_lon))
+    zoom_lat = math.log2(height_px * 360 * math.cos(math.radians(centre[1])) / (512 * span_lat))
+    return centre, round(min(zoom_lon, zoom_lat) - 0.15, 2)
+
+
+def selection_target(selection: Mapping | None) -> tuple[str, str | None] | None:
+    """(village_id, subgrid_id or None) of a map click, or None if nothing was picked.
+
+    ``selection`` is the ``selection`` of ``st.pydeck_chart``'s state: ``objects``
+    keyed by layer id. A sub-grid polygon gives its village and itself; a village
+    polygon or a service station/point gives the village.
+    """
+    if not selection:
+        return None
+    objects = selection.get("objects") or {}
+    for layer in (POLYGON_LAYER_ID, POINT_LAYER_ID):
+        for picked in objects.get(layer) or []:
+            village = picked.get("village_id")
+            if not village:
+                continue
+            subgrid = picked.get("unit_id") if picked.get("level") == "subgrid" else None
+            return village, subgrid
+    return None

@@ -1,85 +1,47 @@
-"""Small Streamlit building blocks every page uses the same way."""
+"""Page furniture every page uses the same way: the header with its scope, metric
+cards named and written by the glossary, notices and the method note."""
 
 from __future__ import annotations
 
-import re
-
-import plotly.graph_objects as go
-import polars as pl
 import streamlit as st
 
-from store import audit
-from ui.db import cursor
-from ui.export import csv_bytes, xlsx_bytes
-from ui.page import current_user_name
-
-# Plotly defaults for every chart: Chinese-capable fonts, the theme's red first.
-COLOURS = ["#C8102E", "#E8A33D", "#3A6EA5", "#5B8C5A", "#8E5EA2", "#6C757D", "#D9534F"]
-FONT = '"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif'
+from metrics.filters import LEVEL_LABELS
+from metrics.glossary import change_text, entry, value_text
+from store.months import range_label
+from ui import session
+from ui.names import village_name
+from ui.text import plain
 
 
-def style(figure: go.Figure, height: int = 360) -> go.Figure:
-    """Apply the dashboard's chart look (fonts, colours, margins, legend)."""
-    figure.update_layout(
-        height=height,
-        font={"family": FONT, "size": 13},
-        colorway=COLOURS,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        hoverlabel={"font": {"family": FONT}},
+def scope_label() -> str:
+    """'营房村 · 2026年5月—2026年10月' (or 全镇), as Markdown: the village name is escaped."""
+    view = session.current_view()
+    return f"{plain(village_name(view.village_id))} · {range_label(view.start, view.end)}"
+
+
+def page_header(title: str) -> None:
+    """The page title with the scope it shows."""
+    st.title(title)
+    st.caption(scope_label())
+
+
+def metric_card(
+    container,
+    key: str,
+    value,
+    change: float | None = None,
+    help: str | None = None,
+    border: bool = False,
+) -> None:
+    """A card of metric ``key``: the glossary's label (with the unit where the value
+    text lacks it), its value, and its change as the glossary writes it."""
+    container.metric(
+        entry(key).card_label,
+        value_text(key, value),
+        delta=change_text(key, change),
+        help=help,
+        border=border,
     )
-    return figure
-
-
-def chart(figure: go.Figure, key: str | None = None, height: int = 360) -> None:
-    """Draw a Plotly figure full-width with the dashboard style."""
-    st.plotly_chart(style(figure, height), width="stretch", key=key)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^\w\u4e00-\u9fff-]+", "_", text).strip("_") or "export"
-
-
-def _exported(frame: pl.DataFrame, name: str, fmt: str, who: str) -> bytes:
-    """Build an export when (and only when) the user clicks its button; audit it."""
-    data = csv_bytes(frame) if fmt == "csv" else xlsx_bytes(frame, sheet=name)
-    audit.record(cursor(), who, "export", f"{name}.{fmt}（{frame.height} 行）")
-    return data
-
-
-def export_buttons(frame: pl.DataFrame, name: str, key: str | None = None) -> None:
-    """CSV (UTF-8 with BOM) and XLSX downloads of ``frame``, formula-neutralised."""
-    slug = _slug(name)
-    key = key or slug
-    # Read now: the download callback may run outside this script run.
-    who = current_user_name()
-    left, right, _ = st.columns([1, 1, 6])
-    left.download_button(
-        "下载 CSV",
-        data=lambda: _exported(frame, name, "csv", who),
-        file_name=f"{slug}.csv",
-        mime="text/csv",
-        key=f"{key}_csv",
-        on_click="ignore",
-    )
-    right.download_button(
-        "下载 Excel",
-        data=lambda: _exported(frame, name, "xlsx", who),
-        file_name=f"{slug}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"{key}_xlsx",
-        on_click="ignore",
-    )
-
-
-def table(frame: pl.DataFrame, name: str, key: str | None = None, height: int | None = None):
-    """A table with its two export buttons underneath."""
-    if frame.is_empty():
-        st.info("所选范围内没有数据。")
-        return
-    kwargs = {"height": height} if height else {}
-    st.dataframe(frame, width="stretch", hide_index=True, **kwargs)
-    export_buttons(frame, name, key=key)
 
 
 def method_note(text: str) -> None:
@@ -89,4 +51,16 @@ def method_note(text: str) -> None:
 
 
 def empty_notice(what: str = "数据") -> None:
+    """The notice of a section with nothing to show for the chosen range."""
     st.info(f"所选范围内没有{what}。请调整月份范围或村居。")
+
+
+def level_picker(title: str, key: str, container=st) -> str:
+    """A choice between villages and sub-grids (村居 / 子网格), side by side."""
+    return container.radio(
+        title,
+        ["village", "subgrid"],
+        format_func=LEVEL_LABELS.get,
+        horizontal=True,
+        key=key,
+    )

@@ -1,0 +1,153 @@
+"""What the 两个指数地图 shows: units coloured by a metric with their tooltips, the
+service stations and points, the labels and the legend.
+
+Decisions:
+- Map labels: village names at village level and in the town-wide sub-grid map (89
+  labels would hide the polygons); sub-grid names when one village is shown.
+- Every pickable record carries the same tooltip fields (``name``, ``metric_text``,
+  ``fortress_text``, ``vanguard_text``, ``hint``): deck.gl leaves a ``{field}`` the
+  picked object lacks as literal text. The fields hold raw text: Streamlit's map
+  HTML-escapes each value it puts into the tooltip template (escaping here too would
+  show "&lt;" to the reader); TextLayer labels are drawn as glyphs, never parsed.
+- Values are written as the glossary writes them (metrics.glossary.value_text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from metrics.glossary import entry, is_missing, label, value_text, value_with_unit
+from ui.map import NO_DATA, legend, polygon_records
+
+# The map's colour-by choices: columns of ``metrics.overview.scorecard``.
+MAP_METRICS = (
+    "fortress_index",
+    "vanguard_index",
+    "compliant_share",
+    "study_coverage",
+    "on_time_resolve_rate",
+)
+STATION_COLOUR = [31, 78, 140, 235]
+POINT_COLOUR = [24, 130, 110, 235]
+MARKER_LEGEND = (("党群服务站", STATION_COLOUR), ("党群服务点", POINT_COLOUR))
+TOOLTIP_HTML = (
+    "<b>{name}</b><br/>{metric_text}<br/>{fortress_text}<br/>{vanguard_text}"
+    "<br/><span style='color:#888'>{hint}</span>"
+)
+
+
+def fortress_text(index, stars, surveyed) -> str:
+    """'平均堡垒指数 88.5 · ★★★★', with '· 无测评' when no survey covered the range."""
+    name = label("fortress_index")
+    if is_missing(index):
+        return f"{name} —"
+    text = f"{name} {value_text('fortress_index', index)} · {stars or '—'}"
+    return text if surveyed else f"{text} · {entry('surveyed').flag_words[1]}"
+
+
+def vanguard_text(index, grade, members) -> str:
+    """'平均先锋指数 66.8 · 合格（在册党员 152 人）'."""
+    name = label("vanguard_index")
+    if is_missing(index):
+        return f"{name} —"
+    people = f"{label('members')} {value_with_unit('members', members or 0)}"
+    return f"{name} {value_text('vanguard_index', index)} · {grade or '—'}（{people}）"
+
+
+def unit_details(scorecard: pl.DataFrame, metric: str, level: str) -> dict[str, dict]:
+    """Tooltip fields and the raw value per unit, from a scorecard frame."""
+    hint = "点击查看村居详情" if level == "village" else "点击查看所属村居详情"
+    details = {}
+    for row in scorecard.iter_rows(named=True):
+        details[row["unit_id"]] = {
+            "level": level,
+            "value": row[metric],
+            "metric_text": f"{label(metric)}：{value_text(metric, row[metric])}",
+            "fortress_text": fortress_text(row["fortress_index"], row["stars"], row["surveyed"]),
+            "vanguard_text": vanguard_text(row["vanguard_index"], row["grade"], row["members"]),
+            "hint": hint,
+        }
+    return details
+
+
+def map_polygons(
+    features: Sequence[Mapping], scorecard: pl.DataFrame, metric: str, level: str
+) -> tuple[list[dict], list[float]]:
+    """PolygonLayer records coloured by ``metric`` plus the colour bin edges.
+
+    A unit without a scorecard row (no data in the range) is drawn grey and its
+    tooltip says so.
+    """
+    details = unit_details(scorecard, metric, level)
+    blank = {
+        "level": level,
+        "value": None,
+        "metric_text": f"{label(metric)}：无数据",
+        "fortress_text": fortress_text(None, None, None),
+        "vanguard_text": vanguard_text(None, None, None),
+        "hint": "所选范围内没有数据",
+    }
+    for feature in features:
+        details.setdefault(feature["properties"]["unit_id"], blank)
+    values = {unit: d["value"] for unit, d in details.items()}
+    records, edges = polygon_records(features, values, details)
+    village_of = {f["properties"]["unit_id"]: f["properties"]["village_id"] for f in features}
+    for record in records:
+        record["village_id"] = village_of[record["unit_id"]]
+    return records, edges
+
+
+def point_records(points: pl.DataFrame) -> list[dict]:
+    """ScatterplotLayer records of 党群服务站 (larger) and 党群服务点."""
+    records = []
+    for row in points.iter_rows(named=True):
+        station = row["kind"] == "服务站"
+        records.append(
+            {
+                "unit_id": row["place_id"],
+                "village_id": row["village_id"],
+                "level": "place",
+                "position": [row["lon"], row["lat"]],
+                "colour": STATION_COLOUR if station else POINT_COLOUR,
+                "radius": 8 if station else 5,  # pixels (ui.map sets radius_units)
+                "name": f"{row['village_name']}{row['name']}",
+                "metric_text": "党群服务站" if station else "党群服务点",
+                "fortress_text": f"编号 {row['place_id']}",
+                "vanguard_text": f"所属村居：{row['village_name']}",
+                "hint": "点击查看所属村居详情",
+            }
+        )
+    return records
+
+
+def label_records(units: pl.DataFrame, name_column: str = "name") -> list[dict]:
+    """TextLayer records at the units' label points (``lon``, ``lat``)."""
+    return [
+        {"position": [row["lon"], row["lat"]], "text": row[name_column]}
+        for row in units.iter_rows(named=True)
+        if row["lon"] is not None and row["lat"] is not None
+    ]
+
+
+def legend_html(metric: str, edges: list[float], has_missing: bool) -> str:
+    """The legend beside the map: colour → range of the metric, markers, no data."""
+    swatch = (
+        "<div style='display:flex;align-items:center;margin:3px 0'>"
+        "<span style='display:inline-block;width:18px;height:14px;background:{c};"
+        "border:1px solid #bbb;margin-right:8px;border-radius:{r};opacity:{o}'></span>"
+        "<span style='font-size:0.9rem'>{t}</span></div>"
+    )
+    rows = [f"<div style='font-weight:600;margin-bottom:4px'>{label(metric)}</div>"]
+    for item in reversed(legend(edges, lambda v: value_text(metric, v))):  # high on top
+        # Polygons are drawn at alpha 200/255: the swatch matches what the map shows.
+        rows.append(swatch.format(c=item["colour"], t=item["range"], r="2px", o=0.8))
+    if has_missing or not edges:
+        grey = "#{:02x}{:02x}{:02x}".format(*NO_DATA)
+        rows.append(swatch.format(c=grey, t="无数据", r="2px", o=0.65))
+    rows.append("<div style='font-weight:600;margin:10px 0 4px'>标记</div>")
+    for text, rgba in MARKER_LEGEND:
+        colour = "#{:02x}{:02x}{:02x}".format(*rgba[:3])
+        rows.append(swatch.format(c=colour, t=text, r="50%", o=1))
+    return "<div>" + "".join(rows) + "</div>"

@@ -1,0 +1,77 @@
+"""The page registry: every page of the dashboard, who may open it, how to reach it.
+
+Pages live in ``app_pages/`` (not ``pages/``: see docs/decisions/ on why Streamlit's
+legacy multipage folder would skip the entry script and its sign-in gate). The entry
+point builds the navigation from :data:`PAGES`; drill-downs name their target by key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from auth.roles import User
+from ui import session
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    key: str
+    path: str
+    title: str
+    icon: str
+    url_path: str
+
+
+# Order is the navigation order.
+PAGES = (
+    PageInfo("overview", "app_pages/overview.py", "总览", ":material/dashboard:", "overview"),
+    PageInfo("coverage", "app_pages/coverage.py", "网格覆盖", ":material/grid_view:", "coverage"),
+    PageInfo("study", "app_pages/study.py", "学习教育", ":material/menu_book:", "study"),
+    PageInfo("response", "app_pages/response.py", "民情处置", ":material/forum:", "response"),
+    PageInfo("map", "app_pages/map.py", "两个指数地图", ":material/map:", "map"),
+    PageInfo("village", "app_pages/village.py", "村居详情", ":material/home_work:", "village"),
+    PageInfo("ranking", "app_pages/ranking.py", "考核排名", ":material/leaderboard:", "ranking"),
+    PageInfo("upload", "app_pages/upload.py", "数据上传", ":material/upload_file:", "upload"),
+)
+# Users and the audit log: for 管理员 only, who sees no analytics pages.
+ADMIN_PAGE = PageInfo(
+    "admin", "app_pages/admin.py", "用户与审计", ":material/admin_panel_settings:", "admin"
+)
+PAGE_BY_KEY = {p.key: p for p in (*PAGES, ADMIN_PAGE)}
+
+
+def page_path(key: str) -> str:
+    """The script of page ``key`` (what ``st.switch_page`` and ``st.page_link`` take)."""
+    return PAGE_BY_KEY[key].path
+
+
+def pages_for(user: User) -> list[PageInfo]:
+    """The pages ``user``'s role may open, in navigation order."""
+    return [PAGE_BY_KEY[key] for key in user.pages]
+
+
+def streamlit_pages(infos) -> list[st.Page]:
+    """``st.Page`` objects: the first page lives at "/", the others at /<url_path>
+    (deep links)."""
+    return [
+        st.Page(p.path, title=p.title, icon=p.icon, default=True)
+        if i == 0
+        else st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path)
+        for i, p in enumerate(infos)
+    ]
+
+
+def require_page(key: str) -> User:
+    """Stop the run unless the signed-in user's role may open page ``key``.
+
+    Navigation already hides pages a role may not open; pages that change data or
+    users check again, so that no other route to the script (a stale link, a future
+    refactoring) can run it for the wrong role.
+    """
+    user = session.user()
+    if user is None or key not in user.pages:
+        st.error("当前账号无权使用此页面。")
+        st.stop()
+    return user

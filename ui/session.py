@@ -1,0 +1,154 @@
+"""The one owner of the session's state: the signed-in user, the shared view, hand-offs.
+
+Everything the dashboard keeps for a browser session between script runs goes through
+this module, so that each key has one owner and one meaning:
+
+* the signed-in user and its sign-in times and epoch (read and checked by
+  :mod:`ui.auth_gate`; every other module asks :func:`user`);
+* the shared view (month range and village) and the village names, set by the entry
+  point before a page runs;
+* values a widget callback leaves for the next run (a map click, a picked table row),
+  taken once with :func:`take`;
+* the sub-grid a drill-down hands to 村居详情 (:func:`hand_subgrid`): the shared
+  filters rewrite the query string to from/to/village only, so it cannot travel there.
+
+Widget keys that only one page reads (e.g. ``coverage_month``) are that page's own;
+it still reads and writes them through :func:`value` and :func:`put`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from auth.roles import User
+
+# The sign-in: tests sign a user in by setting these three (as the form would).
+USER_KEY, SINCE_KEY, SEEN_KEY, EPOCH_KEY = "user", "auth_since", "auth_seen", "auth_epoch"
+NOTICE_KEY = "auth_notice"
+VIEW_KEY, VILLAGE_NAMES_KEY = "current_view", "village_names"
+SUBGRID_HANDOFF = "_village_subgrid_handoff"
+
+
+# --- the signed-in user -----------------------------------------------------------------
+
+
+def user() -> User | None:
+    """The user signed in to this session, as stored (``ui.auth_gate`` checks it on
+    every run before any page code runs)."""
+    return st.session_state.get(USER_KEY)
+
+
+def user_name() -> str:
+    """The signed-in user's name for the audit trail."""
+    return getattr(user(), "username", None) or "（未登录）"
+
+
+def start_user_session(signed_in: User, epoch: str, now: float) -> None:
+    """Record a sign-in: the user, when it signed in and was last seen, its epoch."""
+    st.session_state[USER_KEY] = signed_in
+    st.session_state[SINCE_KEY] = now
+    st.session_state[SEEN_KEY] = now
+    st.session_state[EPOCH_KEY] = epoch
+
+
+def end_user_session() -> User | None:
+    """Forget the signed-in user and its times; returns who it was."""
+    ended = st.session_state.pop(USER_KEY, None)
+    for key in (SINCE_KEY, SEEN_KEY, EPOCH_KEY):
+        st.session_state.pop(key, None)
+    return ended
+
+
+def replace_user(current: User) -> None:
+    """Keep ``current`` as the signed-in user (its display name changed in the file)."""
+    st.session_state[USER_KEY] = current
+
+
+def signed_in_at() -> float:
+    """When the session signed in (epoch seconds; 0 if unknown)."""
+    return st.session_state.get(SINCE_KEY, 0.0)
+
+
+def last_seen() -> float:
+    """When the session last ran a script (epoch seconds; 0 if unknown)."""
+    return st.session_state.get(SEEN_KEY, 0.0)
+
+
+def seen(now: float) -> None:
+    """Note that the session ran a script at ``now``."""
+    st.session_state[SEEN_KEY] = now
+
+
+def epoch() -> str | None:
+    """The users file's epoch of the account when it signed in."""
+    return st.session_state.get(EPOCH_KEY)
+
+
+def set_epoch(value: str) -> None:
+    """Hold the session to the account's epoch ``value`` from now on."""
+    st.session_state[EPOCH_KEY] = value
+
+
+def leave_notice(text: str) -> None:
+    """A notice for the sign-in form (why the session ended)."""
+    st.session_state[NOTICE_KEY] = text
+
+
+def take_notice() -> str | None:
+    """The notice left for the sign-in form, once."""
+    return take(NOTICE_KEY)
+
+
+# --- the shared view --------------------------------------------------------------------
+
+
+def set_view_context(view, village_names: dict[str, str]) -> None:
+    """Called by the entry point before the page runs: the sidebar's view and the
+    village names (``ui.filters.View``)."""
+    st.session_state[VIEW_KEY] = view
+    st.session_state[VILLAGE_NAMES_KEY] = village_names
+
+
+def current_view():
+    """The month range and village the user chose in the sidebar (``ui.filters.View``)."""
+    return st.session_state[VIEW_KEY]
+
+
+def village_names() -> dict[str, str]:
+    """village_id → display name."""
+    return st.session_state.get(VILLAGE_NAMES_KEY, {})
+
+
+# --- hand-offs and page state -------------------------------------------------------------
+
+
+def hand_subgrid(subgrid_id: str) -> None:
+    """Preselect ``subgrid_id`` on 村居详情 (a drill-down from the map or the ranking)."""
+    st.session_state[SUBGRID_HANDOFF] = subgrid_id
+
+
+def take_subgrid() -> str | None:
+    """The sub-grid a drill-down handed over, once."""
+    return take(SUBGRID_HANDOFF)
+
+
+def take(key: str) -> Any:
+    """Take (and clear) a value a widget callback left for this run."""
+    return st.session_state.pop(key, None)
+
+
+def value(key: str, default: Any = None) -> Any:
+    """The session's value of ``key`` (a widget's state or a page's own)."""
+    return st.session_state.get(key, default)
+
+
+def put(key: str, stored: Any) -> None:
+    """Set the session's value of ``key`` (e.g. a widget's default before it is drawn)."""
+    st.session_state[key] = stored
+
+
+def has(key: str) -> bool:
+    """Whether the session holds a value for ``key``."""
+    return key in st.session_state

@@ -1,0 +1,132 @@
+"""Tables as the dashboard shows and exports them: glossary headers, glossary rounding.
+
+A table is given as a frame from the metrics layer and its columns: each a glossary
+key (the frame's column of that name) or ``(column, glossary key)`` where the frame's
+name differs from the metric's (``("coverage", "study_coverage")``), or ``(column,
+glossary key, header)`` where the configuration names the column (an assessment area). The headers,
+units and decimals come from :mod:`metrics.glossary`, so a metric is called and
+rounded the same way on every page and in every export. Numbers stay numbers: an
+exported sheet can still be sorted and summed, and on screen a column keeps its
+decimals (70.0 next to 59.5, not 70).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+import streamlit as st
+
+from metrics.glossary import column, entry
+from metrics.overview import SCORECARD_COLUMNS
+from ui import session
+from ui.exports import export_buttons
+
+Column = str | tuple[str, str] | tuple[str, str, str]
+Columns = Sequence[Column]
+
+# The scorecard of a unit (metrics.overview.scorecard), in the order every page shows it:
+# its columns but the unit's id and name, which tables show apart.
+SCORECARD = tuple(c for c in SCORECARD_COLUMNS if c not in ("unit_id", "unit_name"))
+# The 先锋指数 of each member (metrics.indices.vanguard_members with ``subgrid_name``).
+MEMBER_INDEX = (
+    "person_id",
+    "name",
+    "subgrid_name",
+    ("vanguard_index", "member_vanguard_index"),
+    "grade",
+    "attendance_pts",
+    "study_pts",
+    "role_pts",
+    "deductions",
+    "months_on_roll",
+)
+NO_DATA = "所选范围内没有数据。"
+
+
+def _parts(spec: Column) -> tuple[str, str, str | None]:
+    """(frame column, glossary key, header or None for the glossary's)."""
+    if isinstance(spec, str):
+        return spec, spec, None
+    return (*spec, None) if len(spec) == 2 else spec
+
+
+def labelled(frame: pl.DataFrame, columns: Columns) -> pl.DataFrame:
+    """``frame``'s ``columns`` as shown and exported: glossary headers, in that order."""
+    return frame.select(column(*_parts(spec)) for spec in columns)
+
+
+def scorecard_columns(name: str = "unit_name") -> list[Column]:
+    """The columns of a scorecard table: 编号, the unit's name under the glossary
+    header ``name`` (单位, 村居 or 子网格), then :data:`SCORECARD`."""
+    return ["unit_id", ("unit_name", name), *SCORECARD]
+
+
+def column_configs(columns: Columns) -> dict:
+    """Streamlit column settings: each number keeps its decimals on screen, and each
+    header's hover shows the glossary's explanation."""
+    configs = {}
+    for spec in columns:
+        _, key, title = _parts(spec)
+        m = entry(key)
+        help_text = m.help or None
+        if m.kind in ("rate", "days", "score", "number", "hours") and m.decimals:
+            fmt = f"%.{m.decimals}f"
+            configs[title or m.header] = st.column_config.NumberColumn(format=fmt, help=help_text)
+        elif help_text:
+            configs[title or m.header] = st.column_config.Column(help=help_text)
+    return configs
+
+
+def rows_height(rows: int, cap: int = 16) -> int:
+    """A table height showing up to ``cap`` rows without an inner scroll bar."""
+    return 38 + 35 * min(rows, cap) + 2
+
+
+def show_table(
+    frame: pl.DataFrame,
+    columns: Columns,
+    name: str,
+    key: str,
+    height: int | None = None,
+    pick_into: str | None = None,
+) -> pl.DataFrame:
+    """A labelled table with its CSV/XLSX downloads (the same numbers as shown);
+    returns the labelled frame.
+
+    With ``pick_into`` a row can be clicked: its position is left in the session under
+    that key (only when the user picks a new row), for the page to :func:`ui.session.take`
+    on its next run.
+    """
+    shown = labelled(frame, columns)
+    if shown.is_empty():
+        st.info(NO_DATA)
+        return shown
+    pick = {}
+    if pick_into:
+
+        def remember() -> None:
+            rows = (session.value(key) or {}).get("selection", {}).get("rows") or []
+            session.put(pick_into, rows[0] if rows else None)
+
+        pick = {"key": key, "on_select": remember, "selection_mode": "single-row"}
+    st.dataframe(
+        shown,
+        width="stretch",
+        hide_index=True,
+        column_config=column_configs(columns),
+        height=height or "auto",
+        **pick,
+    )
+    export_buttons(shown, name, key=f"{key}_export" if pick_into else key)
+    return shown
+
+
+def show_records(frame: pl.DataFrame, name: str, key: str) -> None:
+    """A table whose frame already carries its Chinese headers (validation errors,
+    upload history, the audit log), with its downloads."""
+    if frame.is_empty():
+        st.info(NO_DATA)
+        return
+    st.dataframe(frame, width="stretch", hide_index=True)
+    export_buttons(frame, name, key=key)
