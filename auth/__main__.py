@@ -26,7 +26,8 @@ def _password(args) -> str:
     return first
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m auth`` (every command and option is in docs/cli.md)."""
     parser = argparse.ArgumentParser(prog="python -m auth", description="网格看板用户管理")
     parser.add_argument("--file", help=f"users file (default $GRID_USERS or {users_file()})")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -45,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "check", help="exit 1 when demo = false and an account still has its demo password"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     try:
         store = UserStore.load(args.file)

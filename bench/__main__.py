@@ -15,12 +15,22 @@ BENCHMARKS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m bench`` (every benchmark and option is in docs/cli.md).
+
+    The names are checked in :func:`main`, not by ``choices``: argparse rejects an empty
+    ``nargs="*"`` list against ``choices`` ("invalid choice: []"), and no name means all.
+    """
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
         "names", nargs="*", help=f"benchmarks to run (default all): {list(BENCHMARKS)}"
     )
     parser.add_argument("--repeat", type=int, default=0, help="override the repeat count")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     names = args.names or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
