@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test test-deps lint bench db clean
+.PHONY: run test test-fast test-deps lint bench db clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +20,17 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
 
-## Install everything the tests need: test tools, Debian chromium and fonts-noto-cjk.
+## Install everything the tests need: test tools, Debian chromium, fonts-noto-cjk and nginx.
 test-deps: $(VENV)/.dev
 	scripts/install-system-deps
 
 ## The README's test command as one target.
 test: test-deps
 	$(PY) -m pytest
+
+## Everything but the browser, slow and fuzz tests: the loop to run while you work.
+test-fast: test-deps
+	$(PY) -m pytest -n 2 -m "not browser and not slow and not fuzz"
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,7 @@ Town scale: one town × 24 months ending 2026-10, built with
 
 Speed. Every page of the dashboard is opened in its own :class:`AppTest` session of
 ``dashboard.py`` (sign-in gate, navigation, sidebar filters), signed in by setting the
-session as ``tests/pages_support.sign_in`` does (镇领导; 镇办人员 for 数据上传; a sign-in
+session as ``harness.apptest.sign_in`` does (镇领导; 镇办人员 for 数据上传; a sign-in
 form, if shown anyway, is filled in), run once (``first_ms``, for information: the
 caches are shared with the sessions opened before it) and then re-run ``--repeat``
 times (default 7) with the caches hot: the median is the page's warm time. 村居详情 is
@@ -13,7 +13,7 @@ measured twice: as opened from the navigation (no village: the picker only) and 
 ``?village=CJ03``. The baseline is ``bench/minimal_page.py`` (a title and one Plotly
 bar chart of a small Polars frame) run the same way in the same process, standalone —
 the headline ratio — and, for information, as a page of the dashboard's own navigation
-(``ui.page`` patched in this process only), which adds the entry point's fixed cost.
+(``ui.navigation`` patched in this process only), which adds the entry point's fixed cost.
 The warm runs go round-robin over all sessions, so that a busy spell on the shared
 machine touches every subject alike. ``compile_ms`` is what AppTest pays on every run
 but a server only once: reading and compiling the entry point and the page (AppTest
@@ -25,7 +25,7 @@ Memory. A real ``streamlit run dashboard.py`` on loopback (its own copy of the
 database, a temporary users file in ``GRID_USERS``, no file watcher) is driven by
 Debian's headless Chromium through Playwright: sign in as 镇办人员 if the form is shown,
 open every page from the sidebar, wait until it has finished running
-(``tests/browser_support.wait_until_idle``) and read the server's VmRSS (the process
+(``harness.browser.wait_until_idle``) and read the server's VmRSS (the process
 and any children, ``/proc/<pid>/status``) after start, after each page, after a second
 round over all pages and with a second session (管理员 on 用户与审计) open beside the
 first; VmHWM is the server's peak. Target: ≤ 400 MB RSS after visiting every page.
@@ -49,7 +49,7 @@ from bench.common import median_of
 from etl.init_db import init_database
 from store.paths import REPO_ROOT
 
-END = (2026, 10)
+END = date(2026, 10, 1)
 RATIO_TARGET = 1.5
 RSS_TARGET_MB = 400
 DASHBOARD = REPO_ROOT / "dashboard.py"
@@ -91,22 +91,22 @@ def _env(**values: str) -> Iterator[None]:
 @contextmanager
 def _minimal_in_navigation() -> Iterator[None]:
     """Add the minimal page to the dashboard's navigation (this process only)."""
-    import ui.page
+    import ui.navigation
 
-    saved = ui.page.PAGES
-    extra = ui.page.PageInfo(
+    saved = ui.navigation.PAGES
+    extra = ui.navigation.PageInfo(
         "bench_minimal", MINIMAL_IN_NAV, "最小页面", ":material/bar_chart:", "bench-minimal"
     )
-    ui.page.PAGES = (*saved, extra)
-    pages_for = getattr(ui.page, "pages_for", None)  # the pages a user's role may open
+    ui.navigation.PAGES = (*saved, extra)
+    pages_for = getattr(ui.navigation, "pages_for", None)  # the pages a user's role may open
     if pages_for is not None:
-        ui.page.pages_for = lambda user: [*pages_for(user), extra]
+        ui.navigation.pages_for = lambda user: [*pages_for(user), extra]
     try:
         yield
     finally:
-        ui.page.PAGES = saved
+        ui.navigation.PAGES = saved
         if pages_for is not None:
-            ui.page.pages_for = pages_for
+            ui.navigation.pages_for = pages_for
 
 
 @contextmanager
@@ -156,7 +156,7 @@ class Subject:
     def open(self) -> None:
         from streamlit.testing.v1 import AppTest
 
-        from tests.pages_support import sign_in
+        from harness.apptest import sign_in
 
         self.at = AppTest.from_file(str(self.script), default_timeout=300)
         started = time.perf_counter()
@@ -205,7 +205,7 @@ class Subject:
 
 
 def _subjects() -> list[Subject]:
-    from ui.page import PAGES
+    from ui.navigation import PAGES
 
     subjects = [
         Subject("minimal", MINIMAL, None, "最小页面", None),
@@ -340,17 +340,12 @@ def _browser_sign_in(page, user: User, wait) -> bool:
 def measure_memory(db: Path, users: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
-    import ui.page
-    from tests.browser_support import (
-        CHROMIUM,
-        CHROMIUM_ARGS,
-        exceptions_on,
-        streamlit_server,
-        wait_until_idle,
-    )
+    import ui.navigation
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS, exceptions_on, wait_until_idle
+    from harness.server import streamlit_server
 
-    pages = ui.page.PAGES
-    admin_page = getattr(ui.page, "ADMIN_PAGE", None)  # 管理员 only, none of the above
+    pages = ui.navigation.PAGES
+    admin_page = getattr(ui.navigation, "ADMIN_PAGE", None)  # 管理员 only, none of the above
     log = db.with_suffix(".server.log")
     with streamlit_server(db, {"GRID_USERS": str(users)}) as url, sync_playwright() as p:
         proc = url.process

@@ -1,7 +1,9 @@
 """The audit log: who signed in, uploaded, undid or exported what, and when.
 
-Writing the log is a database write, so it lives in ``etl`` (the only writer). Each
-entry is its own small transaction; a failure to audit is raised, never swallowed.
+Every layer writes to it (sign-in, uploads, exports, user changes), so it lives on
+the ground floor. Each entry is its own small statement, or part of the caller's
+transaction (uploads and undos are audited inside theirs); a failure to audit is
+raised, never swallowed.
 """
 
 from __future__ import annotations
@@ -9,8 +11,16 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from etl.schema import AUDIT_DDL
 from store.clock import now_local
+
+AUDIT_DDL = """
+CREATE TABLE IF NOT EXISTS audit_log (
+    logged_at TIMESTAMP NOT NULL,
+    user_name VARCHAR NOT NULL,
+    action    VARCHAR NOT NULL,
+    detail    VARCHAR
+)
+"""
 
 ACTIONS = {
     "sign_in": "登录",

@@ -1,4 +1,4 @@
-"""The data contracts of DESIGN §7.1/§7.2: every file kind, its headers and its table.
+"""The data contracts (docs/data.md): every file kind, its headers and its table.
 
 This module is the single source of truth for column names (English, as in the
 database), canonical Chinese headers, types and natural keys. The generator writes
@@ -213,7 +213,7 @@ REGISTRY_KINDS: tuple[Kind, ...] = (VILLAGE, SUBGRID, SERVICE_POINT)
 UPLOAD_KINDS: tuple[Kind, ...] = (PERSON, ACTIVITY, ATTENDANCE, REPORT, EVALUATION, DEDUCTION)
 KINDS: dict[str, Kind] = {k.name: k for k in REGISTRY_KINDS + UPLOAD_KINDS}
 
-# Enumerations (DESIGN §3). Order is the display order.
+# Enumerations (docs/data.md, "Upload files"). Order is the display order.
 VILLAGE_KINDS = ("村", "社区")
 POINT_KINDS = ("服务站", "服务点")
 ROLES = ("督导员", "总网格长", "网格指导员", "子网格长", "网格员", "党员", "网格志愿者")

@@ -67,3 +67,10 @@ def transaction(
             run_sql(con, "ROLLBACK")
         raise
     run_sql(con, "COMMIT" if commit else "ROLLBACK")
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The data version (``meta``): every committed load or undo bumps it, so caches and
+    pending validations notice a change (0 before the first write)."""
+    rows = run_sql(con, "SELECT value FROM meta WHERE key = 'data_version'")
+    return int(rows[0][0]) if rows else 0

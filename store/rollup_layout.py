@@ -18,7 +18,7 @@ sign-ins (and on the roster) only, so a load rewrites exactly the months it touc
 ``ru_member``
     One row per party member with a registry sub-grid: ``person_key`` (by sub-grid,
     then id), ``subgrid_key`` and the months the member is on the roll,
-    ``first_month`` … ``last_month`` (null: still on it). DESIGN §7.3: on the roll in
+    ``first_month`` … ``last_month`` (null: still on it). docs/metrics.md: on the roll in
     month m when active_from ≤ the month's last day and active_to is empty or ≥ its
     first day, i.e. first_month ≤ m ≤ last_month.
 ``ru_member_month``

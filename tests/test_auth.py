@@ -179,6 +179,7 @@ def run_auth(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_cli_check_refuses_demo_passwords_in_production(tmp_path):
     path = tmp_path / "users.toml"
     store = UserStore.load(path)

@@ -34,6 +34,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass, field
+from datetime import date
 
 import pytest
 from playwright.async_api import async_playwright
@@ -41,11 +42,7 @@ from playwright.async_api import async_playwright
 from auth.roles import LEADER, OFFICE
 from etl.generate import generate
 from etl.load import load_paths
-from metrics import Filter, overview, registry
-from store.database import connect
-from store.months import month_label
-from tests.browser_support import (
-    ARTIFACTS,
+from harness.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     ScriptRuns,
@@ -53,13 +50,15 @@ from tests.browser_support import (
     async_rerun,
     async_sign_in,
     async_wait_until_idle,
-    sample_database,
-    server_errors,
-    streamlit_server,
-    write_users,
 )
+from harness.server import ARTIFACTS, sample_database, server_errors, streamlit_server, write_users
+from metrics import Filter, overview, registry
+from store.database import connect
+from store.months import month_label
 from ui.filters import default_view
 from ui.format import number, pct
+
+pytestmark = pytest.mark.browser
 
 VIEWERS = 20
 SIGN_IN_AT_ONCE = VIEWERS + 1  # sessions loading and signing in together: all (CPU-bound)
@@ -104,7 +103,7 @@ def expected_reading(db, view) -> tuple[str, ...]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     work = tmp_path_factory.mktemp("concurrency")
-    db = sample_database(tmp_path_factory, work / "grid.duckdb", months=23, end=(2026, 9))
+    db = sample_database(tmp_path_factory, work / "grid.duckdb", months=23, end=date(2026, 9, 1))
     users = write_users(
         work / "users.toml",
         [
@@ -112,7 +111,7 @@ def world(tmp_path_factory):
             (UPLOADER, UPLOADER_PASSWORD, OFFICE, "并发上传"),
         ],
     )
-    generate(work / "upload", months=1, end=(2026, 10))
+    generate(work / "upload", months=1, end=date(2026, 10, 1))
     files = [work / "upload" / "2026-10" / f"{kind}.csv" for kind in UPLOAD_KINDS]
 
     con = connect(db, read_only=True)

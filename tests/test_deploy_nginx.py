@@ -9,7 +9,7 @@ as ``conf.d/`` is included there), with the pid file, logs and temporary files i
 test's directory, so nginx runs as the test user.
 
 Two proxies run on loopback: one in front of a real ``streamlit run dashboard.py``
-(``tests.browser_support.streamlit_server``) and one in front of a tiny loopback HTTP
+(``harness.server.streamlit_server``) and one in front of a tiny loopback HTTP
 server that answers with the request headers it received, because Streamlit does not
 show which ``X-Forwarded-For`` reached it. Clients that must not share a rate-limit
 bucket connect from different loopback addresses (127.0.0.2, 127.0.0.3, ...).
@@ -35,19 +35,23 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from harness.server import free_port, stop
 from store.paths import REPO_ROOT
-from tests.browser_support import free_port
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
 OPENSSL = shutil.which("openssl")
-pytestmark = pytest.mark.skipif(
-    NGINX is None, reason="nginx is not installed (scripts/install-system-deps installs it)"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        NGINX is None, reason="nginx is not installed (scripts/install-system-deps installs it)"
+    ),
+]
 
 SHIPPED = REPO_ROOT / "deploy" / "nginx.conf"
 DEBIAN_MAIN = Path("/etc/nginx/nginx.conf")
@@ -201,11 +205,7 @@ def running_nginx(folder: Path, tls: Tls, upstream_port: int) -> Iterator[Proxy]
         _wait_for_port(http_port, process, "nginx", folder / "nginx.out")
         yield Proxy(https_port, http_port, folder)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=30)
         out.close()
 
 
@@ -375,13 +375,13 @@ def dashboard(tmp_path_factory, tls):
     """nginx (shipped config) in front of a real ``streamlit run dashboard.py``."""
     from auth.roles import OFFICE
     from etl.generate import generate
-    from tests.browser_support import sample_database, streamlit_server, write_users
+    from harness.server import sample_database, streamlit_server, write_users
 
     work = tmp_path_factory.mktemp("proxied-dashboard")
-    db = sample_database(tmp_path_factory, work / "grid.duckdb", months=23, end=(2026, 9))
+    db = sample_database(tmp_path_factory, work / "grid.duckdb", months=23, end=date(2026, 9, 1))
     users = write_users(work / "users.toml", [(USER, PASSWORD, OFFICE, "反向代理测试")])
     month = work / "upload"
-    generate(month, months=1, end=(2026, 10))
+    generate(month, months=1, end=date(2026, 10, 1))
     with (
         streamlit_server(db, {"GRID_USERS": str(users)}) as streamlit,
         running_nginx(work / "nginx", tls, int(streamlit.rsplit(":", 1)[1])) as proxy,
@@ -524,7 +524,7 @@ def test_sign_in_and_upload_work_through_the_proxy(dashboard):
     nginx and Streamlit's XSRF check and are validated."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser_support import (
+    from harness.browser import (
         CHROMIUM,
         CHROMIUM_ARGS,
         exceptions_on,

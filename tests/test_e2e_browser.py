@@ -11,27 +11,27 @@ and click a village's bar on 网格覆盖 to drill down to 村居详情.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from auth.roles import OFFICE
 from etl.generate import generate
-from metrics import registry
-from store.database import connect
-from tests import browser_support
-from tests.browser_support import (
-    ARTIFACTS,
+from harness import browser as browser_support
+from harness.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     exceptions_on,
     open_from_sidebar,
-    sample_database,
-    streamlit_server,
     wait_until_idle,
-    write_users,
 )
-from ui.page import PAGES
+from harness.server import ARTIFACTS, sample_database, streamlit_server, write_users
+from metrics import registry
+from store.database import connect
+from ui.navigation import PAGES
+
+pytestmark = pytest.mark.browser
 
 USER, PASSWORD = "e2e_office", "e2e-password-1"
 
@@ -39,13 +39,13 @@ USER, PASSWORD = "e2e_office", "e2e-password-1"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e")
-    db = sample_database(tmp_path_factory, work / "grid.duckdb", months=23, end=(2026, 9))
+    db = sample_database(tmp_path_factory, work / "grid.duckdb", months=23, end=date(2026, 9, 1))
     con = connect(db, read_only=True)
     villages = dict(registry.villages(con).select("name", "village_id").iter_rows())
     con.close()
     users = write_users(work / "users.toml", [(USER, PASSWORD, OFFICE, "端到端测试")])
     month = work / "upload"
-    generate(month, months=1, end=(2026, 10))
+    generate(month, months=1, end=date(2026, 10, 1))
     with streamlit_server(db, {"GRID_USERS": str(users)}) as url:
         yield {"url": url, "upload_dir": month / "2026-10", "village_ids": villages}
 

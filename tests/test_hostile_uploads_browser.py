@@ -17,20 +17,19 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from auth.roles import LEADER, OFFICE
-from store.paths import REPO_ROOT
-from tests import hostile_files as hostile
-from tests.browser_support import (
-    ARTIFACTS,
+from harness.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     exceptions_on,
     open_from_sidebar,
-    sample_database,
     sign_in,
-    streamlit_server,
     wait_until_idle,
-    write_users,
 )
+from harness.server import ARTIFACTS, sample_database, streamlit_server, write_users
+from store.paths import REPO_ROOT
+from tests.support import hostile_files as hostile
+
+pytestmark = pytest.mark.browser
 
 RSS_BOUND_MB = 1024  # the dashboard process, while every hostile file is handled
 OFFICE_USER, LEADER_USER, PASSWORD = "hostile_office", "hostile_leader", "hostile-pass-1"

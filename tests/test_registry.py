@@ -1,4 +1,5 @@
-"""The shipped registry (data/registry) reproduces DESIGN §2 and is the builder's output."""
+"""The shipped registry (data/registry) reproduces the grid's facts (docs/data.md, "The
+grid") and is the builder's output."""
 
 from __future__ import annotations
 
