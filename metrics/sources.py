@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from metrics.batch_cache import batch_store
-from store import rollup_layout
+from store import rollup_layout, rollup_rows
 
 # The reports with the keys of their sub-grid (a report of a sub-grid missing from
 # the registry is left out), read straight from the base table: a range of a city's
@@ -51,7 +51,7 @@ def relations(con: duckdb.DuckDBPyConnection, use_rollups: bool = True) -> dict[
         out = {name: name for name in rollup_layout.TABLES}
         out["data_months"] = "(SELECT DISTINCT month FROM ru_village_month)"
     else:
-        out = rollup_layout.direct_relations()
+        out = rollup_rows.direct_relations()
         out["data_months"] = (
             "(SELECT DISTINCT date_trunc('month', activity_date)::DATE AS month FROM activity)"
         )
