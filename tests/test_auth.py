@@ -1,5 +1,6 @@
 """Users, password hashing, roles, the users file on disk, the server settings and
-the client address. (The throttle, sign-in attempts and sessions: test_sign_in.py.)"""
+the client address. (The throttle, sign-in attempts and sessions:
+test_sign_in_attempts.py and test_sign_in_sessions.py.)"""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""The shipped reverse proxy (``deploy/nginx.conf``), checked by the real nginx.
-
-nginx is Debian's package, installed by ``scripts/install-system-deps`` (the test-deps
-step). The shipped file is used as it is: only its placeholders (server name,
-certificate paths) and its ports are substituted (the listen ports become loopback high
-ports, the upstream port that of the server behind it). A minimal main configuration
-stands in for Debian's ``/etc/nginx/nginx.conf`` (its ``http {}`` includes the file,
-as ``conf.d/`` is included there), with the pid file, logs and temporary files in the
-test's directory, so nginx runs as the test user.
+"""The shipped reverse proxy (``deploy/nginx.conf``) at work: a real nginx on loopback
+in front of real servers (how it is rendered and started: tests/support/nginx.py).
 
 Two proxies run on loopback: one in front of a real ``streamlit run dashboard.py``
 (``harness.server.streamlit_server``) and one in front of a tiny loopback HTTP
@@ -17,45 +10,27 @@ bucket connect from different loopback addresses (127.0.0.2, 127.0.0.3, ...).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import http.client
-import ipaddress
 import json
-import os
-import re
-import secrets
-import shutil
-import socket
-import ssl
-import subprocess
 import threading
-import time
-import tomllib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from harness.server import free_port, stop
-from store.paths import REPO_ROOT
+from tests.support.nginx import (
+    SERVER_NAME,
+    Answer,
+    Tls,
+    needs_nginx,
+    request,
+    running_nginx,
+    self_signed_certificate,
+    websocket_handshake,
+)
 
-NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
-OPENSSL = shutil.which("openssl")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        NGINX is None, reason="nginx is not installed (scripts/install-system-deps installs it)"
-    ),
-]
+pytestmark = [pytest.mark.browser, needs_nginx]
 
-SHIPPED = REPO_ROOT / "deploy" / "nginx.conf"
-DEBIAN_MAIN = Path("/etc/nginx/nginx.conf")
-SERVER_NAME = "localhost"
 MB = 1024 * 1024
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -65,304 +40,10 @@ SECURITY_HEADERS = {
 }
 
 
-# ------------------------------------------------------------------ configuration
-
-
-@dataclass(frozen=True)
-class Tls:
-    cert: Path
-    key: Path
-
-    def client_context(self) -> ssl.SSLContext:
-        """A client that trusts only this self-signed certificate (and checks the name)."""
-        return ssl.create_default_context(cafile=str(self.cert))
-
-
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory) -> Tls:
     """A self-signed certificate for localhost and 127.0.0.1, made with the openssl CLI."""
-    if OPENSSL is None:
-        pytest.skip("the openssl command is not installed")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    command = [OPENSSL, "req", "-x509", "-nodes", "-days", "2", "-subj", f"/CN={SERVER_NAME}"]
-    command += ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
-    command += ["-addext", f"subjectAltName=DNS:{SERVER_NAME},IP:127.0.0.1"]
-    command += ["-keyout", str(key), "-out", str(cert)]
-    subprocess.run(
-        command,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return Tls(cert, key)
-
-
-def _substitute(text: str, pattern: str, replacement: str, flags: int = 0) -> str:
-    """Replace ``pattern`` and fail loudly if the shipped file no longer has it."""
-    new, count = re.subn(pattern, replacement, text, flags=flags)
-    assert count, f"deploy/nginx.conf no longer contains {pattern!r}"
-    return new
-
-
-def site_config(
-    folder: Path, tls: Tls, *, https_port: int, http_port: int, upstream_port: int
-) -> Path:
-    """The shipped file with its placeholders filled and its ports moved to loopback."""
-    text = SHIPPED.read_text(encoding="utf-8")
-    text = _substitute(text, "__GRID_SERVER_NAME__", SERVER_NAME)
-    text = _substitute(text, "__GRID_TLS_CERTIFICATE_KEY__", str(tls.key))
-    text = _substitute(text, "__GRID_TLS_CERTIFICATE__", str(tls.cert))
-    text = _substitute(
-        text, r"^(\s*)listen 443 ssl;", rf"\1listen 127.0.0.1:{https_port} ssl;", re.M
-    )
-    text = _substitute(text, r"^(\s*)listen 80;", rf"\1listen 127.0.0.1:{http_port};", re.M)
-    text = _substitute(text, r"server 127\.0\.0\.1:8501;", f"server 127.0.0.1:{upstream_port};")
-    assert "__GRID_" not in text
-    path = folder / "grid-dashboard.conf"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _temp_paths(folder: Path) -> str:
-    return " ".join(
-        f"{kind}_temp_path {folder / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-
-
-def minimal_main_config(folder: Path, site: Path) -> Path:
-    """What Debian's nginx.conf provides around conf.d/, with every path in ``folder``."""
-    path = folder / "nginx.conf"
-    path.write_text(
-        f"worker_processes 1;\n"
-        f"error_log {folder / 'error.log'} info;\n"
-        f"events {{ worker_connections 256; }}\n"
-        f"http {{\n"
-        f"    access_log {folder / 'access.log'};\n"
-        f"    {_temp_paths(folder)}\n"
-        f"    include {site};\n"
-        f"}}\n",
-        encoding="utf-8",
-    )
-    return path
-
-
-def nginx_command(folder: Path, main: Path, directives: str = "") -> list[str]:
-    """nginx with its prefix, early error log and pid file in ``folder``."""
-    directives = f"pid {folder / 'nginx.pid'}; {directives}"
-    early = str(folder / "early.log")
-    return [NGINX, "-p", str(folder), "-c", str(main), "-e", early, "-g", directives]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=2).close()
-            return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            detail = log.read_text(errors="replace") if log.exists() else ""
-            raise RuntimeError(f"{what} did not start: {detail}")
-        time.sleep(0.2)
-
-
-@dataclass(frozen=True)
-class Proxy:
-    https_port: int
-    http_port: int
-    folder: Path
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.https_port}"
-
-    def error_log(self) -> str:
-        return (self.folder / "error.log").read_text(errors="replace")
-
-
-@contextmanager
-def running_nginx(folder: Path, tls: Tls, upstream_port: int) -> Iterator[Proxy]:
-    """The shipped configuration served by a real nginx on loopback high ports."""
-    folder.mkdir(parents=True, exist_ok=True)
-    https_port, http_port = free_port(), free_port()
-    site = site_config(
-        folder, tls, https_port=https_port, http_port=http_port, upstream_port=upstream_port
-    )
-    main = minimal_main_config(folder, site)
-    directives = "daemon off;"
-    if os.geteuid() == 0:
-        # Workers must reach the test's own (private) directory for temporary files.
-        directives += " user root;"
-    out = open(folder / "nginx.out", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        nginx_command(folder, main, directives), stdout=out, stderr=subprocess.STDOUT
-    )
-    try:
-        _wait_for_port(https_port, process, "nginx", folder / "nginx.out")
-        _wait_for_port(http_port, process, "nginx", folder / "nginx.out")
-        yield Proxy(https_port, http_port, folder)
-    finally:
-        stop(process, timeout=30)
-        out.close()
-
-
-# ------------------------------------------------------------------ clients
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-
-def request(
-    proxy: Proxy,
-    tls: Tls,
-    method: str,
-    path: str,
-    *,
-    source: str = "127.0.0.1",
-    headers: Iterable[tuple[str, str]] = (),
-    body: bytes | None = None,
-) -> Answer:
-    """One HTTPS request to the proxy from the loopback address ``source``.
-
-    Headers are pairs so that one name can be sent twice (a forged header repeated).
-    """
-    conn = http.client.HTTPSConnection(
-        "127.0.0.1",
-        proxy.https_port,
-        timeout=120,
-        source_address=(source, 0),
-        context=tls.client_context(),
-    )
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in headers:
-            conn.putheader(name, value)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body)
-        resp = conn.getresponse()
-        return Answer(resp.status, resp.headers, resp.read())
-    finally:
-        conn.close()
-
-
-def _read_head(sock: ssl.SSLSocket) -> str:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data.split(b"\r\n\r\n")[0].decode("latin-1")
-
-
-def websocket_handshake(proxy: Proxy, tls: Tls, source: str) -> tuple[int, bool]:
-    """Open Streamlit's WebSocket through the proxy, as the browser does, then hang up.
-
-    Returns the status and whether the server's ``Sec-WebSocket-Accept`` is right for
-    our key (proof that the upgrade reached a WebSocket server, not an error page).
-    """
-    key = base64.b64encode(secrets.token_bytes(16)).decode()
-    expected = base64.b64encode(
-        hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
-    ).decode()
-    raw = socket.create_connection(
-        ("127.0.0.1", proxy.https_port), timeout=120, source_address=(source, 0)
-    )
-    with tls.client_context().wrap_socket(raw, server_hostname="127.0.0.1") as sock:
-        sock.sendall(
-            (
-                f"GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1:{proxy.https_port}\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                "Sec-WebSocket-Protocol: streamlit\r\n\r\n"
-            ).encode()
-        )
-        head = _read_head(sock)
-    status = int(head.split(" ", 2)[1])
-    return status, f"sec-websocket-accept: {expected}".lower() in head.lower()
-
-
-# ------------------------------------------------------------------ the file itself
-
-
-def _directives(text: str) -> list[str]:
-    """The file's non-comment lines, stripped."""
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [line for line in lines if line]
-
-
-def test_shipped_config_talks_to_no_other_host():
-    text = SHIPPED.read_text(encoding="utf-8")
-    lines = _directives(text)
-    proxy_passes = [line for line in lines if line.startswith("proxy_pass")]
-    assert proxy_passes and set(proxy_passes) == {"proxy_pass http://grid_dashboard;"}
-    upstream = re.search(r"upstream grid_dashboard \{(.*?)\}", text, re.S).group(1)
-    assert _directives(upstream) == ["server 127.0.0.1:8501;"]
-    redirects = [line for line in lines if line.startswith("return 30")]
-    assert redirects == ["return 301 https://$server_name$request_uri;"]
-    assert not [line for line in lines if line.split()[0] in ("resolver", "proxy_redirect")]
-    # Every address written anywhere (comments included) is loopback or a private network.
-    for literal in re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}(?:/\d+)?\b", text):
-        network = ipaddress.ip_network(literal, strict=False)
-        assert network.is_loopback or network.is_private, literal
-
-
-def test_upload_body_limit_matches_streamlits():
-    """nginx admits what Streamlit admits: ``server.maxUploadSize`` MB per file plus the
-    1 MB Streamlit allows for the multipart framing around it."""
-    streamlit = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text("utf-8"))
-    text = SHIPPED.read_text(encoding="utf-8")
-    upload = re.search(r"location \^~ /_stcore/upload_file \{(.*?)\}", text, re.S).group(1)
-    size = re.search(r"client_max_body_size (\d+)m;", upload)
-    assert size, "no client_max_body_size in the upload location"
-    assert int(size.group(1)) == streamlit["server"]["maxUploadSize"] + 1
-
-
-@pytest.mark.skipif(not DEBIAN_MAIN.exists(), reason="no Debian /etc/nginx/nginx.conf here")
-def test_nginx_t_accepts_it_in_debians_stock_nginx_conf(tmp_path, tls):
-    """Dropped into conf.d/ under Debian's own nginx.conf (its TLS, gzip, log settings
-    and all), the file passes ``nginx -t``: no directive clashes with the stock ones."""
-    site = site_config(tmp_path, tls, https_port=free_port(), http_port=free_port(),
-                       upstream_port=8501)  # fmt: skip
-    text = DEBIAN_MAIN.read_text(encoding="utf-8")
-    text = _substitute(text, r"include /etc/nginx/conf\.d/\*\.conf;", f"include {site};")
-    # The test's own paths instead of the system's: the rest is Debian's file unchanged.
-    text = re.sub(r"include /etc/nginx/sites-enabled/\*;", "", text)
-    text = re.sub(r"(?m)^\s*pid .*;$", "", text)
-    text = text.replace("/var/log/nginx/", f"{tmp_path}/")
-    text = _substitute(text, r"(?m)^http \{", "http {\n" + _temp_paths(tmp_path))
-    main = tmp_path / "stock-nginx.conf"
-    main.write_text(text, encoding="utf-8")
-    done = subprocess.run(
-        [*nginx_command(tmp_path, main), "-t"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "test is successful" in done.stderr
-
-
-def test_nginx_t_refuses_the_file_until_the_placeholders_are_filled(tmp_path):
-    """As shipped, the certificate paths are placeholders: nginx refuses to load it and
-    names the placeholder, so it cannot be deployed half-edited."""
-    main = minimal_main_config(tmp_path, SHIPPED)
-    done = subprocess.run(
-        [*nginx_command(tmp_path, main), "-t"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode != 0
-    assert "__GRID_TLS_CERTIFICATE__" in done.stderr, done.stderr
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 # ------------------------------------------------------------------ in front of Streamlit
