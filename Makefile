@@ -17,8 +17,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	touch $@
 
 ## Install and start the dashboard (builds data/grid.duckdb with sample data on first start).
+## The 月度通报 PDF needs a Chinese font: fonts-noto-cjk is installed if missing.
 run: $(VENV)/.runtime
-	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
+	scripts/install-system-deps --runtime
+	$(PY) -m streamlit run serve.py --server.port $(PORT)
 
 ## Install everything the tests need: test tools, Debian chromium, fonts-noto-cjk and nginx.
 test-deps: $(VENV)/.dev

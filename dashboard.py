@@ -1,9 +1,9 @@
-"""网格看板 — entry point: ``streamlit run dashboard.py``.
+"""网格看板 — the app's script, served by ``serve.py`` (``streamlit run serve.py``).
 
-Builds the database on first start, asks for sign-in, holds the run to the user's
-village scope and to one read snapshot, draws the shared filters (kept across pages
-and mirrored in the URL), then runs the chosen page among those the user's role may
-open.
+Builds the database on first start, asks for sign-in (or resumes the browser's
+remembered one, ``ui.remembered_sign_in``), holds the run to the user's village scope
+and to one read snapshot, draws the shared filters (kept across pages and mirrored in
+the URL), then runs the chosen page among those the user's role may open.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from ui import filters, session
 from ui.auth_gate import checked_user, sidebar_account, sign_in_form, startup_check
 from ui.db import begin_snapshot, end_snapshot, ensure_database, query
 from ui.navigation import ADMIN_PAGE, PAGES, pages_for, streamlit_pages
+from ui.remembered_sign_in import hand_over
 
 PAGES_AND_ADMIN = (*PAGES, ADMIN_PAGE)
 
 st.set_page_config(
     page_title="漕泾镇网格化党建看板",
-    page_icon=":material/flag:",
+    page_icon="🚩",  # an emoji favicon is drawn in the page; a material icon is fetched from Google
     layout="wide",
     initial_sidebar_state="expanded",
 )
@@ -48,6 +49,7 @@ if user is None:
     # stays the current page through sign-in; nothing runs but the form.
     st.navigation(streamlit_pages(PAGES_AND_ADMIN), position="hidden")
     sign_in_form()
+    hand_over(st.container())  # clears the cookie of a sign-out
     st.stop()
 
 sidebar_account(user)
@@ -59,8 +61,10 @@ try:
         village_pairs = list(villages.select("village_id", "name").iter_rows())
         view = filters.sidebar(query(registry.data_months), village_pairs, user.village_scope)
         session.set_view_context(view, dict(village_pairs))
-    navigation = st.navigation(streamlit_pages(allowed))
+    # Every page listed: past ten, Streamlit would hide the rest behind "View N more".
+    navigation = st.navigation(streamlit_pages(allowed), expanded=True)
     st.sidebar.caption("地图边界为示意数据（无公开边界），可在“数据上传”页以 GeoJSON 替换。")
+    hand_over(st.sidebar)  # gives the browser the cookie of a new sign-in (at the bottom)
     try:
         navigation.run()
     except metric_scope.ScopeDenied as denied:

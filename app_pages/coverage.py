@@ -9,7 +9,8 @@ Decisions:
 * "Compared" means the villages of the town, or the sub-grids of the chosen village,
   over the whole range (制度达标项占比 and 制度落实率).
 * Drill-down: clicking a village's bar, or choosing it in the box below the chart,
-  opens 村居详情 for that village with the same range.
+  opens 村居详情 for that village with the same range; clicking a heat-map cell opens
+  子网格详情 of its sub-grid.
 """
 
 from collections.abc import Sequence
@@ -24,12 +25,15 @@ from metrics.glossary import label
 from store.months import month_label
 from ui import session
 from ui.charts.bars import rate_bars
+from ui.charts.cell_picks import pickable_cells
 from ui.charts.heatmaps import requirement_heatmap, split_by_village
-from ui.charts.look import chart, style, titled_chart
+from ui.charts.look import style, titled_chart
+from ui.completeness_banner import unreported_banner
 from ui.db import query
 from ui.exports import export_buttons
 from ui.filters import View, drill_to_village, months_in, parts_filter, to_filter
 from ui.names import subgrid_labels
+from ui.subgrid_link import drill_to_listed_subgrid
 from ui.tables import labelled, rows_height, show_table
 from ui.text import plain
 from ui.widgets import empty_notice, method_note, metric_card, page_header
@@ -37,6 +41,7 @@ from ui.widgets import empty_notice, method_note, metric_card, page_header
 MONTH_KEY = "coverage_month"
 CLICKED_KEY = "coverage_clicked_village"
 CHART_KEY = "coverage_compare_chart"
+CELL_KEY = "_coverage_clicked_subgrid"
 MATRIX_COLUMNS = (
     "unit_id",
     ("unit_label", "unit_name"),
@@ -70,6 +75,13 @@ def remember_click() -> None:
         session.put(CLICKED_KEY, points[0]["customdata"][0])
 
 
+def remember_cell(key: str) -> None:
+    """on_select of a heat map: keep the clicked cell's sub-grid (last in customdata)."""
+    points = session.value(key).selection.points
+    if points and points[0].get("customdata"):
+        session.put(CELL_KEY, points[0]["customdata"][-1])
+
+
 def pick_month(months: Sequence[date]) -> date:
     """The month of the heat map: the range's last unless the user chose another."""
     if session.value(MONTH_KEY) not in months:
@@ -94,12 +106,18 @@ def heat_maps(cells: pl.DataFrame, labels: dict[str, str], month: date, view: Vi
     for i, (column, run) in enumerate(zip(st.columns(len(runs)), runs, strict=True)):
         with column:
             part = cells.filter(pl.col("unit_id").is_in(run))
-            chart(
-                requirement_heatmap(part, [labels[u] for u in run]),
-                key=f"coverage_heatmap_{i}",
-                height=max(260, 19 * len(run) + 60),
+            figure = pickable_cells(requirement_heatmap(part, [labels[u] for u in run]), run)
+            key = f"coverage_heatmap_{i}"
+            st.plotly_chart(
+                style(figure, max(260, 19 * len(run) + 60)),
+                width="stretch",
+                key=key,
+                on_select=lambda key=key: remember_cell(key),
+                selection_mode="points",
             )
-    st.caption("绿色 = 已达标，粉色 = 未达标；格中数字为当月已开展的次数。")
+    st.caption(
+        "绿色 = 已达标，粉色 = 未达标；格中数字为当月已开展的次数。点击格子查看该子网格详情。"
+    )
 
 
 def village_requirements(matrix: pl.DataFrame) -> None:
@@ -204,10 +222,14 @@ def drill_down(view: View, names: dict[str, str]) -> None:
 def draw_page() -> None:
     page_header("网格覆盖")
     view = session.current_view()
+    unreported_banner(view)
     names = session.village_names()
     clicked = session.take(CLICKED_KEY)
     if clicked in names:
         drill_to_village(view, clicked)
+    cell = session.take(CELL_KEY)
+    if cell:
+        drill_to_listed_subgrid(view, cell, query(registry.subgrids))
     months = months_in(query(registry.data_months), view)
     if not months:
         empty_notice("活动台账数据")

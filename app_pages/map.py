@@ -3,8 +3,8 @@
 
 The map needs no internet: our own boundary polygons, service stations/points and
 labels, no base map (``map_provider=None``). With a village in the view the map shows
-that village's sub-grids. A click on a polygon or marker opens 村居详情 for its village
-(a sub-grid click also preselects the sub-grid there). The click is taken from the
+that village's sub-grids. A click on a sub-grid opens 子网格详情; on a village or a
+marker, 村居详情 for its village. The click is taken from the
 chart's ``on_select`` callback rather than from its returned state, so that a
 selection left over from an earlier visit never drills down again by itself.
 """
@@ -22,6 +22,7 @@ from metrics.indices import vanguard_members
 from metrics.overview import scorecard
 from metrics.registry import boundaries, service_points, subgrids, villages
 from ui import session
+from ui.completeness_banner import unreported_banner
 from ui.db import query
 from ui.filters import View, drill_to_village, to_filter
 from ui.map import add_village_outlines, build_deck, fit_view, selection_target
@@ -35,6 +36,7 @@ from ui.map_records import (
 )
 from ui.names import village_name
 from ui.privacy import mask_columns
+from ui.subgrid_link import drill_to_subgrid
 from ui.tables import MEMBER_INDEX, scorecard_columns, show_table
 from ui.text import plain
 from ui.widgets import empty_notice, level_picker, method_note, page_header
@@ -99,7 +101,10 @@ def draw_map(
     with legend_col:
         has_missing = any(p["value"] is None for p in polygons)
         st.markdown(legend_html(metric, edges, has_missing), unsafe_allow_html=True)
-        st.caption("点击地图上的区域或标记，进入村居详情。")
+        if level == "subgrid":
+            st.caption("点击子网格进入子网格详情；点击服务站、服务点进入村居详情。")
+        else:
+            st.caption("点击地图上的区域或标记，进入村居详情。")
 
 
 def illustrative_notice() -> None:
@@ -165,8 +170,12 @@ def draw_page() -> None:
     # A click from the previous run: drill down before drawing anything.
     target = selection_target(session.take(PENDING_CLICK))
     if target:
-        drill_to_village(view, *target)
+        village, subgrid = target
+        if subgrid:
+            drill_to_subgrid(view, subgrid, village)
+        drill_to_village(view, village)
     page_header("两个指数地图")
+    unreported_banner(view)
     metric, level = choose_metric_and_level(view)
     with batch():
         values = query(scorecard, to_filter(view, level))

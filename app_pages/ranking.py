@@ -22,11 +22,13 @@ from metrics.registry import subgrids
 from ui import session
 from ui.charts.bars import score_bars
 from ui.charts.look import chart
+from ui.completeness_banner import unreported_banner
 from ui.db import query
 from ui.exports import chart_export
 from ui.filters import View, drill_to_village, to_filter
 from ui.format import rank_change_text
 from ui.names import village_name
+from ui.subgrid_link import drill_to_subgrid
 from ui.tables import Column, labelled, rows_height, show_table
 from ui.text import plain
 from ui.widgets import empty_notice, level_picker, method_note, page_header
@@ -95,15 +97,15 @@ def ranked_frame(
 
 
 def drill_on_pick(order: pl.DataFrame, level: str, grid_info, view: View) -> None:
-    """A click on a row (previous run) opens 村居详情 of that village, or of the
-    sub-grid's village with the sub-grid preselected."""
+    """A click on a row (previous run) opens 村居详情 of that village, or 子网格详情 of
+    that sub-grid."""
     row = session.take(PENDING_ROW)
     if row is None or row >= order.height:
         return
     unit = order["unit_id"][row]
     if level == "subgrid":
         village = grid_info.filter(pl.col("subgrid_id") == unit)["village_id"][0]
-        drill_to_village(view, village, unit)
+        drill_to_subgrid(view, unit, village)
     else:
         drill_to_village(view, unit)
 
@@ -150,6 +152,7 @@ def score_parts(order: pl.DataFrame, level: str, view: View, f) -> None:
 def draw_page() -> None:
     view = session.current_view()
     page_header("考核排名")
+    unreported_banner(view)
     level = level_picker("排名对象", "ranking_level")
     scope_village = view.village_id if level == "subgrid" else None
     f = to_filter(view, level, village_id=scope_village)
@@ -187,7 +190,7 @@ def draw_page() -> None:
             height=height,
             pick_into=PENDING_ROW,
         )
-        st.caption("勾选表格左侧的选择框，查看该村居（子网格则为其所属村居）的详情。")
+        st.caption("勾选表格左侧的选择框，查看该村居或子网格的详情。")
         score_chart(order, level, scope_village, village_of, labelled(order, columns))
         score_parts(order, level, view, f)
     method_note(explain("assessment") + "\n\n" + METHOD_EXTRA)

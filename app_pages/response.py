@@ -21,9 +21,10 @@ from ui.charts.bars import count_bars, duration_bins, histogram_by_category
 from ui.charts.funnels import funnel_figure
 from ui.charts.look import titled_chart
 from ui.charts.trends import month_trend
+from ui.completeness_banner import unreported_banner
 from ui.db import query
 from ui.exports import export_buttons
-from ui.filters import to_filter
+from ui.filters import to_filter, trend_filter
 from ui.format import bin_label
 from ui.tables import labelled, rows_height, show_table
 from ui.widgets import empty_notice, method_note, metric_card, page_header
@@ -172,12 +173,13 @@ def by_category(summary: pl.DataFrame) -> None:
 
 def draw_page() -> None:
     page_header("民情处置")
+    unreported_banner(session.current_view())
     f = to_filter(session.current_view())
     with batch():
         summary = query(response.response_summary, f)
         stages = query(response.funnel, f)
         distribution = query(response.duration_distribution, f)
-        by_month = query(response.response_by_month, f)
+        by_month = query(response.response_by_month, trend_filter(session.current_view()))
         aged = query(response.backlog, f)
         overdue = query(response.overdue, f)
     everything = summary.filter(pl.col("category") == "全部").row(0, named=True)

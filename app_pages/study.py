@@ -22,9 +22,10 @@ from ui import session
 from ui.charts.bars import rate_bars
 from ui.charts.look import titled_chart
 from ui.charts.trends import month_trend
+from ui.completeness_banner import unreported_banner
 from ui.db import query
 from ui.exports import export_buttons
-from ui.filters import View, parts_filter, to_filter
+from ui.filters import View, parts_filter, to_filter, trend_filter
 from ui.names import subgrid_labels
 from ui.privacy import mask_columns
 from ui.tables import labelled, rows_height, show_table
@@ -53,9 +54,10 @@ NOT_REACHED_COLUMNS = ("person_id", "name", "village_name", "subgrid_name", "mon
 
 
 def coverage_split_bars(frame: pl.DataFrame, names: list[str]) -> go.Figure:
-    """Stacked bars: coverage = reached at home + reached otherwise (of member-months)."""
-    home = (frame["reached_home"] / frame["member_months"]).to_list()
-    other = ((frame["reached"] - frame["reached_home"]) / frame["member_months"]).to_list()
+    """Stacked bars: coverage = the part reached at home (送学上门) + the rest; both are
+    means of the monthly values, as the coverage is."""
+    home = frame["home_coverage"].to_list()
+    other = (frame["coverage"] - frame["home_coverage"]).to_list()
     figure = rate_bars(
         names,
         frame["unit_id"].to_list(),
@@ -158,10 +160,11 @@ def followup_list(followup: pl.DataFrame, view: View) -> None:
 def draw_page() -> None:
     page_header("学习教育")
     view = session.current_view()
+    unreported_banner(view)
     scope, parts = to_filter(view), parts_filter(view)
     with batch():
         total = query(study.study_summary, scope)
-        trend = query(study.study_by_month, scope)
+        trend = query(study.study_by_month, trend_filter(view))
         by_part = query(study.study_summary, parts)
         by_subgrid = (
             by_part if view.village_id else query(study.study_summary, parts.at_level("subgrid"))

@@ -1,5 +1,6 @@
 """数据上传: templates, upload with validation report, commit, history with undo,
-boundaries (see docs/pages.md, 数据上传, and docs/loading.md for what a load does).
+零报告, boundaries (see docs/pages.md, 数据上传, and docs/loading.md for what a load
+and a 零报告 do).
 
 A batch of files is validated once per set of file contents (the result is kept in
 the session under its signature), then committed in one transaction on request. The
@@ -9,6 +10,7 @@ outcome of a commit or undo is shown after the rerun that clears the uploader.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import partial
 
 import polars as pl
@@ -24,6 +26,16 @@ from etl.load import (
     validate_uploads,
 )
 from etl.templates import guide_frame, template_csv, template_kinds, template_xlsx
+from etl.zero_reports import (
+    ZeroReportChange,
+    ZeroReportRefused,
+    declare_zero_report,
+    withdraw_zero_report,
+    zero_report_list,
+)
+from store.clock import today_local
+from store.months import month_label, month_span
+from store.reporting_units import UNIT_KIND_LABELS, UNIT_KINDS
 from ui import session
 from ui.db import cursor
 from ui.exports import download_pair
@@ -230,6 +242,90 @@ def history_tab() -> None:
     undo_form(history)
 
 
+# --- 零报告 ----------------------------------------------------------------------------
+
+ZERO_DONE_KEY = "zero_report_done"
+ZERO_MONTHS = 12  # the months offered: this month and the eleven before
+
+
+def declare_form() -> None:
+    """登记零报告: village, month, kinds (and a note), all or nothing."""
+    names = session.village_names()
+    with st.form("zero_report_form", border=True):
+        st.markdown("**登记零报告**")
+        left, right = st.columns(2)
+        village = left.selectbox(
+            "村居", list(names), format_func=lambda v: names.get(v, v), key="zero_village"
+        )
+        months = month_span(today_local(), ZERO_MONTHS)[::-1]
+        month = right.selectbox("月份", months, format_func=month_label, key="zero_month")
+        kinds = st.multiselect(
+            "数据类别（可多选）",
+            list(UNIT_KINDS),
+            format_func=UNIT_KIND_LABELS.get,
+            key="zero_kinds",
+        )
+        note = st.text_input("说明（可选）", key="zero_note", placeholder="例如：本月未开展活动")
+        if st.form_submit_button("登记零报告", type="primary"):
+            user, note = session.user_name(), note or None
+            zero_report_change(
+                "登记", lambda: declare_zero_report(cursor(), village, month, kinds, user, note)
+            )
+
+
+def zero_report_change(verb: str, change: Callable[[], ZeroReportChange]) -> None:
+    """Run a declaration or withdrawal (``verb``: 登记/撤销); its outcome is shown after
+    the rerun, a refusal at once."""
+    try:
+        unit = change()
+    except ZeroReportRefused as exc:
+        st.error(f"未{verb}：{plain(exc)}")
+        return
+    session.put(ZERO_DONE_KEY, f"已{verb}零报告：{plain(unit.describe())}。报送情况已更新。")
+    st.rerun()
+
+
+def withdraw_form(declared: pl.DataFrame) -> None:
+    """撤销零报告: pick one declaration, confirm, withdraw it."""
+    options = list(range(declared.height))
+    rows = declared.to_dicts()
+    choice = st.selectbox(
+        "选择要撤销的登记",
+        options,
+        format_func=lambda i: (
+            f"{rows[i]['村居']} {month_label(rows[i]['month'])} {rows[i]['数据类别']}"
+        ),
+        key="zero_withdraw_pick",
+    )
+    confirm = st.checkbox("我确认要撤销这条零报告登记", key="zero_withdraw_confirm")
+    if st.button("撤销登记", disabled=not confirm, key="zero_withdraw_button"):
+        row = rows[choice]
+        village, month, kinds = row["village_id"], row["month"], [row["kind"]]
+        zero_report_change(
+            "撤销",
+            lambda: withdraw_zero_report(cursor(), village, month, kinds, session.user_name()),
+        )
+
+
+def zero_report_tab() -> None:
+    st.markdown(
+        "某村居某月**确实没有**某类数据（如当月未开展活动）时，在此登记“零报告”，"
+        "报送情况即显示为**零报告**而不是**未报送**。已有数据的月份不能登记；"
+        "登记之后又上传了数据的，以数据为准。"
+    )
+    done = session.take(ZERO_DONE_KEY)
+    if done:
+        st.success(done)
+    declare_form()
+    declared = zero_report_list(cursor())
+    st.subheader("已登记的零报告")
+    if declared.is_empty():
+        st.info("还没有零报告登记。")
+        return
+    show_records(declared.drop("village_id", "month", "kind"), "零报告登记", key="zero_list")
+    withdraw_form(declared)
+
+
 # --- templates and boundaries ---------------------------------------------------------
 
 
@@ -287,8 +383,9 @@ def boundary_tab() -> None:
 def draw_page() -> None:
     require_page("upload")
     page_header("数据上传")
-    tabs = st.tabs(["上传月度台账", "上传历史与撤销", "模板下载", "地图边界"])
-    for tab, draw in zip(tabs, (upload_tab, history_tab, templates_tab, boundary_tab), strict=True):
+    tabs = st.tabs(["上传月度台账", "上传历史与撤销", "零报告", "模板下载", "地图边界"])
+    draws = (upload_tab, history_tab, zero_report_tab, templates_tab, boundary_tab)
+    for tab, draw in zip(tabs, draws, strict=True):
         with tab:
             draw()
 

@@ -18,7 +18,7 @@ from metrics import Filter, batch
 from metrics.assessment import town_ranks
 from metrics.drilldown_rows import activity_rows, attendance_rows, report_rows
 from metrics.explain import explain
-from metrics.glossary import label, value_text
+from metrics.glossary import header, label, value_text
 from metrics.indices import vanguard_members
 from metrics.overview import kpi_trend, kpis, scorecard
 from metrics.registry import subgrids
@@ -27,16 +27,21 @@ from ui import session
 from ui.charts.bars import small_multiples
 from ui.charts.look import chart
 from ui.charts.trends import kpi_trends
+from ui.completeness_banner import unreported_banner
 from ui.db import query
 from ui.exports import chart_export
-from ui.filters import View, drill_to_village, parts_filter, to_filter
+from ui.filters import View, drill_to_village, parts_filter, to_filter, trend_filter
 from ui.names import village_name
 from ui.privacy import mask_columns
+from ui.subgrid_link import drill_to_subgrid
+from ui.supervision import follow_up_summary
 from ui.tables import MEMBER_INDEX, labelled, scorecard_columns, show_table
 from ui.text import plain
 from ui.widgets import empty_notice, method_note, metric_card, page_header
 
 PENDING_VILLAGE = "_village_pick"
+PENDING_SUBGRID_ROW = "_village_subgrid_row"
+SUBGRID_ORDER = "_village_subgrid_order"  # the sub-grid ids in the order the table showed
 PICKER_KEY = "village_pick"
 WHOLE_VILLAGE = ""
 KPI_SHOWN = ("compliant_share", "study_coverage", "on_time_resolve_rate", "fortress_index")
@@ -145,11 +150,27 @@ def subgrids_side_by_side(grid_cards: pl.DataFrame, village: str) -> None:
         return
     name = village_name(village)
     columns = scorecard_columns("subgrid_name")
-    show_table(grid_cards, columns, f"{name}_子网格对比", key="village_subgrids")
+    shown = show_table(
+        grid_cards,
+        columns,
+        f"{name}_子网格对比",
+        key="village_subgrids",
+        pick_into=PENDING_SUBGRID_ROW,
+    )
+    session.put(SUBGRID_ORDER, shown[header("unit_id")].to_list() if shown.height else [])
+    st.caption("勾选表格左侧的选择框，查看该子网格的详情。")
     panels = KPI_SHOWN
     chart(small_multiples(grid_cards, "unit_name", panels), key="village_multiples", height=560)
     shown = labelled(grid_cards, [("unit_name", "subgrid_name"), *panels])
     chart_export(shown, f"{name}_子网格对比图", key="village_multiples_export")
+
+
+def open_picked_subgrid(view: View) -> None:
+    """A row ticked in 各子网格对比 (previous run) opens 子网格详情 of that sub-grid."""
+    row = session.take(PENDING_SUBGRID_ROW)
+    order = session.value(SUBGRID_ORDER) or []
+    if row is not None and row < len(order):
+        drill_to_subgrid(view, order[row], view.village_id)
 
 
 def monthly_trend(trend: pl.DataFrame, village: str) -> None:
@@ -229,6 +250,7 @@ def draw_page() -> None:
     if picked:
         drill_to_village(view, picked)
     page_header("村居详情")
+    unreported_banner(view)
     if not view.village_id:
         village_picker()
         method_note("\n\n".join(explain(topic) for topic in TOPICS))
@@ -240,13 +262,20 @@ def draw_page() -> None:
         cards = query(scorecard, f_village)
         rank = query(town_ranks, f_village)
         grid_cards = query(scorecard, parts_filter(view))
-        trend = query(kpi_trend, f_village)
+        trend = query(kpi_trend, trend_filter(view))
         grids = query(subgrids, village)
+    open_picked_subgrid(view)
     headline(village, kpi, cards.row(0, named=True) if not cards.is_empty() else {}, rank)
     subgrids_side_by_side(grid_cards, village)
     monthly_trend(trend, village)
     rows_behind(view, village, grids)
+    village_follow_up(view)
     method_note("\n\n".join(explain(topic) for topic in TOPICS))
+
+
+def village_follow_up(view: View) -> None:
+    """督办事项 of the village: counts and the items open longest."""
+    follow_up_summary(view)
 
 
 draw_page()

@@ -1,5 +1,6 @@
-"""``python -m auth``: manage dashboard users (list, add, reset-password, remove) and
-check a users file before a production start (check).
+"""``python -m auth``: manage dashboard users (list, add, reset-password, remove),
+check a users file before a production start (check) and end a user's remembered
+sign-ins (revoke-sessions).
 
 Passwords are read with a hidden prompt (twice), or from standard input with
 ``--password-stdin`` for scripts. Exit codes: 0 done, 1 refused (for ``check``: the
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sqlite3
 import sys
 
 from auth.roles import ROLES
+from auth.session_tokens import SessionTokens, sessions_file
 from auth.sign_in import blocked_demo_accounts
 from auth.store import UserStore, UserStoreError, loose_mode, users_file
+from store.paths import resolve_db_path
 
 
 def _password(args) -> str:
@@ -46,12 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "check", help="exit 1 when demo = false and an account still has its demo password"
     )
+    p = sub.add_parser(
+        "revoke-sessions", help="end every remembered sign-in of a user (works while serving)"
+    )
+    p.add_argument("username")
+    p.add_argument("--db", help="the dashboard's database (default $GRID_DB or data/grid.duckdb)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-
+    if args.command == "revoke-sessions":
+        return _revoke_sessions(args.username, args.db)
     try:
         store = UserStore.load(args.file)
         if args.command == "list":
@@ -74,6 +84,23 @@ def main(argv: list[str] | None = None) -> int:
     except UserStoreError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _revoke_sessions(username: str, db: str | None) -> int:
+    """Revoke every remembered sign-in of ``username`` (in the token store beside the
+    database, which the running dashboard does not lock): each of its open pages ends at
+    its next interaction, and a reload asks for sign-in."""
+    tokens = SessionTokens(sessions_file(resolve_db_path(db)))
+    try:
+        count = tokens.revoke_user(username)
+    except (sqlite3.Error, OSError) as exc:
+        print(f"错误：无法写入 {tokens.path}：{exc}", file=sys.stderr)
+        return 1
+    if count:
+        print(f"已撤销 {username} 的 {count} 个登录；其页面在下次操作或刷新时需重新登录")
+    else:
+        print(f"{username} 没有有效的登录，无需撤销")
     return 0
 
 

@@ -15,7 +15,22 @@ from dataclasses import dataclass
 LEADER, SECRETARY, OFFICE, ADMIN = "镇领导", "村居书记", "镇办人员", "管理员"
 ROLES = (LEADER, SECRETARY, OFFICE, ADMIN)
 
-ANALYTICS_PAGES = ("overview", "coverage", "study", "response", "map", "village", "ranking")
+ANALYTICS_PAGES = (
+    "overview",
+    "coverage",
+    "study",
+    "response",
+    "map",
+    "village",
+    "subgrid",
+    "ranking",
+    "completeness",
+    "supervision",
+    "responsibility",
+    "procedures",
+    "places",
+    "tv",  # 大屏: the meeting-room TV
+)
 PAGES_BY_ROLE = {
     LEADER: ANALYTICS_PAGES,
     SECRETARY: ANALYTICS_PAGES,

@@ -14,6 +14,9 @@ Two tables, every key optional (the default applies when a key is absent)::
     max_username_length = 64        # longer names are refused before any hashing
     max_password_length = 1024      # and longer passwords too
 
+    [session]
+    secure_cookie = "auto"          # the sign-in cookie's Secure: auto, always, never
+
 A misspelt key, a wrong type or an out-of-range value is refused with a Chinese
 message naming the file and the key (``store.toml_config``, as the metric files are).
 ``docs/sign-in.md`` explains each key and how the client address is found.
@@ -54,12 +57,24 @@ class SignInSettings:
     max_password_length: int = 1024
 
 
+# When the cookie of a remembered sign-in (auth.session_cookie) is marked Secure.
+SECURE_COOKIE_MODES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """The ``[session]`` table: the cookie that keeps a sign-in across a reload."""
+
+    secure_cookie: str = "auto"
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """The whole ``server.toml``."""
 
     trusted_proxies: tuple[IPNetwork, ...] = ()
     sign_in: SignInSettings = SignInSettings()
+    session: SessionSettings = SessionSettings()
 
 
 def server_config_file() -> Path:
@@ -69,14 +84,20 @@ def server_config_file() -> Path:
 def load_settings(path: str | Path | None = None) -> ServerSettings:
     """Read and validate ``server.toml``; :class:`ConfigError` names the file and key."""
     root = read_config_file(path or server_config_file())
-    proxy, sign_in = (
+    proxy, sign_in, session = (
         root.table(name) if name in root.data else ConfigTable({}, root.file, name)
-        for name in ("proxy", "sign_in")
+        for name in ("proxy", "sign_in", "session")
     )
     root.done()
     trusted = _networks(proxy, "trusted_proxies")
     proxy.done()
-    settings = ServerSettings(trusted, _sign_in(sign_in))
+    secure = (
+        session.text("secure_cookie", SECURE_COOKIE_MODES)
+        if "secure_cookie" in session.data
+        else SessionSettings.secure_cookie
+    )
+    session.done()
+    settings = ServerSettings(trusted, _sign_in(sign_in), SessionSettings(secure))
     sign_in.done()
     return settings
 

@@ -162,6 +162,17 @@ class UserStore:
         digest = hashlib.sha256(b"grid-session-epoch\0" + record["password_hash"].encode())
         return digest.hexdigest()[:32]
 
+    def fingerprint(self, username: str) -> str | None:
+        """What a remembered sign-in (:mod:`auth.session_tokens`) is held to: changes
+        when the account's role, village or password changes (None: no such account).
+        One-way, like :meth:`epoch`; a changed display name leaves it as it is."""
+        record = self.records.get(username)
+        if record is None:
+            return None
+        parts = (record.get("role", ""), record.get("village_id") or "", record["password_hash"])
+        digest = hashlib.sha256("\0".join(("grid-sign-in-fingerprint", *parts)).encode())
+        return digest.hexdigest()
+
     def demo_password_accounts(self) -> tuple[str, ...]:
         """The accounts whose password is still their demo password, sorted.
 

@@ -45,6 +45,8 @@ from pathlib import Path
 
 import polars as pl
 
+from bench import load_spellings
+
 ROWS = 1_000_000
 END = date(2026, 10, 1)
 METHODS = ("bare", "validated", "in_process", "pandas")
@@ -77,8 +79,9 @@ def _read_text(paths: list[Path]) -> pl.DataFrame:
     return pl.concat([pl.read_csv(p, infer_schema=False) for p in paths])
 
 
-def prepare(work: Path) -> dict:
-    """Write the two 1M-row CSVs and a base database; returns their paths and sizes."""
+def prepare(work: Path, kinds: tuple[str, ...] = ("attendance", "report")) -> dict:
+    """Write the 1M-row CSV of each of ``kinds`` and a base database for each; returns
+    their paths and sizes."""
     from etl.generate import generate
     from etl.load import load_uploads
     from etl.schema import create_schema
@@ -87,28 +90,25 @@ def prepare(work: Path) -> dict:
     gen = work / "gen"
     generate(gen, months=24, end=END)
     months = sorted(p for p in gen.iterdir() if p.name[:2] == "20")
-    attendance = _read_text([m / "attendance.csv" for m in months])
     activity = _read_text([m / "activity.csv" for m in months])
-    # A report id recurs in later months until closed; keep its latest state once.
-    report = _read_text([m / "report.csv" for m in months]).unique("事项编号", keep="last")
-    att_towns = math.ceil(ROWS / attendance.height)
-    rep_towns = math.ceil(ROWS / report.height)
+    texts = {"attendance": _read_text([m / "attendance.csv" for m in months])}
+    if "report" in kinds:
+        # A report id recurs in later months until closed; keep its latest state once.
+        texts["report"] = _read_text([m / "report.csv" for m in months]).unique(
+            "事项编号", keep="last"
+        )
+    towns = {kind: math.ceil(ROWS / texts[kind].height) for kind in kinds}
+    files = {kind: work / f"{kind}_1m.csv" for kind in kinds}
+    for kind in kinds:
+        _replicate_text(texts[kind], _id_headers(kind, False), towns[kind]).head(ROWS).write_csv(
+            files[kind]
+        )
 
-    files = {
-        "attendance": work / "attendance_1m.csv",
-        "report": work / "report_1m.csv",
-    }
-    _replicate_text(attendance, _id_headers("attendance", False), att_towns).head(ROWS).write_csv(
-        files["attendance"]
-    )
-    _replicate_text(report, _id_headers("report", False), rep_towns).head(ROWS).write_csv(
-        files["report"]
-    )
-
-    # Two bases: the registry replicated as far as each file needs (the rollups' cost
-    # grows with the roster), plus, for sign-ins, the activities they refer to.
+    # One base per kind: the registry and the activities, replicated as far as the file
+    # needs (the rollups' cost grows with the roster).
     bases = {}
-    for kind, n in (("attendance", att_towns), ("report", rep_towns)):
+    for kind in kinds:
+        n = towns[kind]
         bases[kind] = work / f"base_{kind}.duckdb"
         con = connect(bases[kind])
         try:
@@ -120,16 +120,18 @@ def prepare(work: Path) -> dict:
                 data = _replicate_text(text, _id_headers(name, True), n).write_csv().encode()
                 registry.append((f"{name}.csv", data))
             load_uploads(con, registry, "bench")
-            if kind == "attendance":
-                activities = _replicate_text(activity, _id_headers("activity", False), n)
-                load_uploads(con, [("activity.csv", activities.write_csv().encode())], "bench")
+            # The activities: sign-ins refer to theirs; reports (例会编号, which replicas
+            # keep as written) to the original town's.
+            copies = n if kind == "attendance" else 1
+            activities = _replicate_text(activity, _id_headers("activity", False), copies)
+            load_uploads(con, [("activity.csv", activities.write_csv().encode())], "bench")
             con.execute("CHECKPOINT").fetchall()
         finally:
             con.close()
     return {
         "files": {k: str(v) for k, v in files.items()},
         "bases": {k: str(v) for k, v in bases.items()},
-        "towns": {"attendance": att_towns, "report": rep_towns},
+        "towns": towns,
         "mb": {k: round(v.stat().st_size / 2**20, 1) for k, v in files.items()},
     }
 
@@ -226,9 +228,10 @@ def _run_worker(method: str, kind: str, csv_path: str, db_path: Path) -> dict:
         ],
         capture_output=True,
         text=True,
-        check=True,
         cwd=Path(__file__).resolve().parent.parent,
     )
+    if out.returncode != 0:  # say why (a rejected load prints its report on stderr)
+        raise RuntimeError(f"{method} {kind} exited {out.returncode}:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -287,8 +290,11 @@ def run(args) -> dict:
             }
             result["load_avg_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             figures[kind] = result
+        print(summary(figures), flush=True)
+        # The whole `python -m etl load` process per time spelling (bench.load_spellings).
+        figures["spellings"] = load_spellings.measure(prepared, work, repeat)
+        print(load_spellings.summary(figures["spellings"]), flush=True)
     figures["targets"] = {"validated_vs_bare": 0.5, "validated_vs_pandas": 1.0, "peak_rss_mb": 1536}
-    print(summary(figures), flush=True)
     return figures
 
 

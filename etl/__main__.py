@@ -1,4 +1,4 @@
-"""``python -m etl``: create, generate, load, history and undo (docs/cli.md).
+"""``python -m etl``: create, generate, load, history, undo and 零报告 (docs/cli.md).
 
 Exit codes: 0 success (including a load that changed nothing), 1 rejected or refused
 (errors, undo refused, database busy or missing), 2 usage error.
@@ -37,8 +37,10 @@ from etl.load import (
 )
 from etl.prescan import LimitExceeded, check_size
 from etl.reader import EXCEL_SUFFIXES
+from etl.zero_reports import ZeroReportRefused, declare_zero_report, withdraw_zero_report
 from store.months import MonthError, parse_month
 from store.paths import private_files, resolve_db_path
+from store.reporting_units import UNIT_KINDS
 
 LARGE_UPLOAD_BYTES = 5 * 2**20  # a single file this big gets a progress bar too
 
@@ -87,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db")
     p.add_argument("--user", default=None)
     p.add_argument("--wait", type=float, default=5.0)
+
+    p = sub.add_parser("zero-report", help="declare (or --undo) 零报告 for a village's month")
+    p.add_argument("--village", required=True, help="village id, e.g. CJ05")
+    p.add_argument("--month", required=True, type=_month, help="the month, YYYY-MM")
+    p.add_argument("--kind", required=True, action="append", choices=UNIT_KINDS, help="repeatable")
+    p.add_argument("--undo", action="store_true", help="withdraw the declaration")
+    p.add_argument("--note", help="why there was nothing to report")
+    p.add_argument("--db")
+    p.add_argument("--user", default=None)
+    p.add_argument("--wait", type=float, default=5.0)
     return parser
 
 
@@ -127,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         return _history(args)
     if args.command == "undo":
         return _undo(args)
+    if args.command == "zero-report":
+        return _zero_report(args)
     parser.error("unknown command")  # pragma: no cover
     return 2
 
@@ -258,6 +272,26 @@ def _undo(args) -> int:
         f"已撤销批次 {done.batch_id}（上传 {', '.join(map(str, done.upload_ids))}："
         f"{'、'.join(done.files)}）：删除 {removed} 行，恢复 {restored} 行。"
     )
+    return 0
+
+
+def _zero_report(args) -> int:
+    con = _open(args)
+    if con is None:
+        return 1
+    kinds = list(dict.fromkeys(args.kind))
+    with closing(con):
+        try:
+            if args.undo:
+                unit = withdraw_zero_report(con, args.village, args.month, kinds, _user(args))
+            else:
+                unit = declare_zero_report(
+                    con, args.village, args.month, kinds, _user(args), args.note
+                )
+        except ZeroReportRefused as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    print(f"已{'撤销' if args.undo else '声明'}零报告：{unit.describe()}。")
     return 0
 
 

@@ -46,6 +46,11 @@ class KeyBlobs:
         return future.result()
 
 
+def key_match(kind: Kind, left: str, right: str) -> str:
+    """SQL condition joining two aliases on the natural key of ``kind``."""
+    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in kind.key)
+
+
 def keys_blob(keys: pl.DataFrame) -> bytes:
     """Natural keys as compact Parquet (dictionary-encoded, LZ4): ~2 MB per 1M sign-ins."""
     buffer = io.BytesIO()

@@ -15,7 +15,7 @@ from datetime import date
 
 import duckdb
 
-from store.contracts import PERSON, REGISTRY_KINDS, Kind
+from store.contracts import LIST_KINDS, PERSON, REGISTRY_KINDS, Kind
 from store.database import run_sql, transaction
 from store.months import add_months
 from store.rollup_layout import (
@@ -274,8 +274,8 @@ def _rebuild_sources(con: duckdb.DuckDBPyConnection) -> None:
     values = params()
     deduction = fill_names(DEDUCTION_SELECT, subgrids="ru_subgrid", members="ru_member")
     _insert(con, "ru_deduction", deduction, values, "month, unit_id")
-    survey = fill_names(SURVEY_SELECT, subgrids="ru_subgrid")
-    _insert(con, "ru_survey", survey, values, "subgrid_key, index_name, rater")
+    survey = fill_names(SURVEY_SELECT, subgrids="ru_subgrid", members="ru_member")
+    _insert(con, "ru_survey", survey, values, "subgrid_key, person_key, index_name, rater")
     _set_meta(con, SOURCES_KEY, _source_fingerprints(con))
 
 
@@ -290,6 +290,7 @@ def _insert(
 
 # The roster: a change to it moves every month's denominators.
 ROSTER_KINDS = {k.name for k in (*REGISTRY_KINDS, PERSON)}
+LIST_RECORD_KINDS = {k.name for k in LIST_KINDS}
 
 
 def months_touched(
@@ -307,6 +308,8 @@ def months_touched(
     month = "CAST(date_trunc('month', {}) AS DATE)"
     if kind.name in ROSTER_KINDS:
         return None
+    if kind.name in LIST_RECORD_KINDS:  # the four lists' records feed no rollup
+        return set()
     if kind.name == "activity":
         sql = f"SELECT DISTINCT {month.format('activity_date')} FROM {relation}"
     elif kind.name == "attendance":

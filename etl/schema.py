@@ -15,6 +15,10 @@ are extra):
   table's insert, and undo (rare) reads them back with Polars.
 * ``upload_prior_<kind>`` — the rows as they were before a batch replaced them.
 
+Reporting units (报送情况, :mod:`store.reporting_units`): ``upload_unit``, the units
+each batch brought (:mod:`etl.upload_units`), and ``zero_report``, the office's 零报告
+declarations (:mod:`etl.zero_reports`).
+
 Undoing batch B deletes the rows whose keys B wrote and re-inserts B's prior rows,
 which is exactly the state before B (see :func:`etl.load.undo_upload`).
 """
@@ -24,11 +28,13 @@ from __future__ import annotations
 import duckdb
 
 from etl.rollups import create_rollups
+from etl.upload_units import derive_units
 from store.audit import AUDIT_DDL
 from store.contracts import KINDS, Kind
-from store.database import data_version
+from store.database import data_version, transaction
+from store.reporting_units import UPLOAD_UNIT_TABLE, ZERO_REPORT_TABLE
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "5"  # 5: the four lists' kinds, report.meeting_id
 
 UPLOAD_DDL = """
 CREATE TABLE IF NOT EXISTS upload (
@@ -98,6 +104,42 @@ CREATE TABLE IF NOT EXISTS upload_keys (
 """
 
 
+UPLOAD_UNIT_DDL = f"""
+CREATE TABLE IF NOT EXISTS {UPLOAD_UNIT_TABLE} (
+    batch_id   BIGINT NOT NULL,
+    village_id VARCHAR NOT NULL,
+    month      DATE NOT NULL,
+    kind       VARCHAR NOT NULL,
+    n_rows     BIGINT NOT NULL
+)
+"""
+
+ZERO_REPORT_DDL = f"""
+CREATE TABLE IF NOT EXISTS {ZERO_REPORT_TABLE} (
+    village_id  VARCHAR NOT NULL,
+    month       DATE NOT NULL,
+    kind        VARCHAR NOT NULL,
+    declared_by VARCHAR NOT NULL,
+    declared_at TIMESTAMP NOT NULL,
+    note        VARCHAR
+)
+"""
+
+
+def ensure_unit_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the reporting-unit tables if missing; a database loaded before they
+    existed gets its upload record derived from the undo keys (:func:`derive_units`)."""
+    present = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+        [UPLOAD_UNIT_TABLE],
+    ).fetchall()[0][0]
+    with transaction(con, join=True):  # the tables and their derived rows, or neither
+        con.execute(UPLOAD_UNIT_DDL).fetchall()
+        con.execute(ZERO_REPORT_DDL).fetchall()
+        if not present:
+            derive_units(con)
+
+
 def prior_table(kind: Kind) -> str:
     """Bookkeeping table of the rows as they were before a batch replaced them."""
     return f"upload_prior_{kind.name}"
@@ -123,7 +165,12 @@ def ensure_upload_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(BOUNDARY_DDL).fetchall()
     con.execute(AUDIT_DDL).fetchall()
     for kind in KINDS.values():
+        con.execute(table_ddl(kind)).fetchall()  # kinds added since (the four lists)
         con.execute(bookkeeping_ddl(kind)).fetchall()
+        for c in kind.columns:  # optional columns added since (report.meeting_id)
+            for table in (kind.table, prior_table(kind)):
+                con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c.name} {c.sql_type}")
+    ensure_unit_tables(con)
     con.execute(
         "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
     ).fetchall()
@@ -136,6 +183,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(bookkeeping_ddl(kind))
     con.execute(KEYS_DDL)
     con.execute(UPLOAD_DDL)
+    con.execute(UPLOAD_UNIT_DDL)
+    con.execute(ZERO_REPORT_DDL)
     con.execute(META_DDL)
     con.execute(BOUNDARY_DDL)
     con.execute(AUDIT_DDL)

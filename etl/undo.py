@@ -17,11 +17,11 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from etl.batch_keys import batch_keys, read_keys_blob
+from etl.batch_keys import batch_keys, key_match, read_keys_blob
 from etl.history import FOREIGN_LABELS
 from etl.rollups import months_touched
 from etl.schema import bump_data_version, ensure_upload_schema, prior_table
-from etl.upsert import LOAD_ORDER, key_match
+from etl.upsert import LOAD_ORDER
 from etl.validation.references import REFERENCES
 from etl.write_access import WRITE_LOCK, refresh_rollups
 from store import audit

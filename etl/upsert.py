@@ -11,7 +11,7 @@ writes, read back by :mod:`etl.undo`). Per kind (table), in :data:`LOAD_ORDER`:
    ``upload_prior_<kind>``, deletes them, inserts the new rows from one Arrow view of
    the typed frame, and records the keys the batch wrote (one Parquet blob per kind,
    :mod:`etl.batch_keys`, serialised on a second thread while DuckDB finds the months
-   the rows touch).
+   the rows touch) and the reporting units the rows belong to (:mod:`etl.upload_units`).
 
 Months touched (for the rollup refresh) come from :func:`etl.rollups.months_touched`.
 """
@@ -25,11 +25,13 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from etl.batch_keys import KeyBlobs, keys_blob
+from etl.batch_keys import KeyBlobs, key_match, keys_blob
 from etl.raw_table import ROW
 from etl.rollups import months_touched
 from etl.schema import prior_table
+from etl.upload_units import record_units
 from etl.validation.findings import empty_report
+from etl.validation.index_feeds import feed_notes
 from etl.validation.lifecycle_rules import REPORT_STEPS
 from etl.validation.typed_table import PART, Part
 from store.contracts import KINDS, Kind
@@ -45,6 +47,11 @@ LOAD_ORDER = (
     "report",
     "evaluation",
     "deduction",
+    # The four lists' records: after the roster and the activities they refer to.
+    "pairing",
+    "decision",
+    "study_notice",
+    "duty_rating",
 )
 
 Counts = dict[int, tuple[int, int, int]]  # table (part) index → inserted, updated, unchanged
@@ -69,11 +76,6 @@ class Written:
     months: set[date] | None  # None: the roster changed (every month)
 
 
-def key_match(kind: Kind, left: str, right: str) -> str:
-    """SQL condition joining two aliases on the natural key of ``kind``."""
-    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in kind.key)
-
-
 # ------------------------------------------------------------------- plans
 
 
@@ -96,6 +98,7 @@ def plan_writes(
         warnings.append(_identical_warnings(matched, labels))
         if regressions is not None:
             warnings.append(regressions.with_columns(pl.col("文件").replace_strict(labels)))
+    warnings += feed_notes(con, parts)  # what evaluation and deduction rows feed
     return plans, warnings
 
 
@@ -252,6 +255,7 @@ def write_plan(
                 batch_id,
             )
         run_sql(con, f"INSERT INTO {kind.table} ({cols}) SELECT {cols} FROM _write")
+        record_units(con, batch_id, kind.name, "_write")
 
         # The keys are serialised while DuckDB finds the months: after the insert, not
         # beside it (side by side they raised the peak memory of a 1M-row report load by

@@ -1,6 +1,6 @@
 """Headless Debian Chromium driving the dashboard (Playwright, never a downloaded
 browser): launch flags, waiting for a script run to settle, signing in through the
-form, counting script runs on the websocket; sync and async.
+form and for its cookie, counting script runs on the websocket; sync and async.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import os
 import time
 
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from auth.session_cookie import COOKIE_NAME
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -106,6 +108,20 @@ def sign_in(page, username: str, password: str) -> None:
         assert not refused, (
             f"sign-in as {username} failed: {page.locator(_ALERTS).all_inner_texts()}"
         )
+
+
+def session_cookie(context, present: bool = True, timeout_s: float | None = None) -> dict | None:
+    """The remembered sign-in's cookie (``auth.session_cookie``) once the page has
+    handed it over (``present``), or None once it is cleared (not ``present``). The
+    hand-off is a request the page makes after the run that signed in, so poll."""
+    deadline = time.monotonic() + (timeout_s or WAIT_S * patience())
+    while True:
+        cookie = next((c for c in context.cookies() if c["name"] == COOKIE_NAME), None)
+        if (cookie is not None) == present:
+            return cookie
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the sign-in cookie was {'not set' if present else 'not cleared'}")
+        time.sleep(0.2)
 
 
 def open_from_sidebar(page, title: str) -> None:

@@ -1,5 +1,6 @@
-"""A real ``streamlit run`` of the dashboard on loopback, with its own database and
-users file: what the browser tests, the concurrency test and the benchmarks drive.
+"""A real ``streamlit run serve.py`` (as ``make run`` starts the dashboard) on loopback,
+with its own database and users file: what the browser tests, the concurrency test and
+the benchmarks drive.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def streamlit_server(db_path: Path, extra_env: dict[str, str] | None = None) -> 
             "-m",
             "streamlit",
             "run",
-            str(REPO_ROOT / "dashboard.py"),
+            str(REPO_ROOT / "serve.py"),
             "--server.port",
             str(port),
             "--server.address",

@@ -7,6 +7,7 @@ has the shape ``fn(con, f, *, config=None, rollups=True) -> polars.DataFrame`` w
 
 * :mod:`metrics.coverage` 制度落实, :mod:`metrics.study` 学习教育,
   :mod:`metrics.response` 民情处置, :mod:`metrics.indices` 两个指数,
+  :mod:`metrics.member_vanguard` 先锋指数 per member and its grades,
   :mod:`metrics.assessment` 考核排名, :mod:`metrics.overview` 总览 (KPIs, trends,
   alerts, scorecards), :mod:`metrics.drilldown_rows` (the rows behind a number),
   :mod:`metrics.explain` (how each number is computed, in Chinese).
@@ -15,7 +16,8 @@ They compute from the engine: :mod:`metrics.query_context` (the query context of
 computation), :mod:`metrics.activity_sums`, :mod:`metrics.reports`,
 :mod:`metrics.deductions_and_surveys`, :mod:`metrics.unit_totals`,
 :mod:`metrics.fortress_index`, :mod:`metrics.vanguard_index` (with
-:mod:`metrics.vanguard_at_scale`), :mod:`metrics.assessment_scores` and
+:mod:`metrics.vanguard_at_scale` and :mod:`metrics.vanguard_linear`),
+:mod:`metrics.assessment_scores` and
 :mod:`metrics.report_statistics`; :mod:`metrics.batch_cache` shares work between the
 calls of one page view. Every definition is in docs/metrics.md.
 

@@ -1,6 +1,6 @@
 """``python -m metrics``: the numbers the pages show, as JSON or CSV (see docs/cli.md).
 
-    python -m metrics {coverage,study,response,indices,assessment} [--db PATH]
+    python -m metrics {coverage,study,response,indices,vanguard,assessment} [--db PATH]
         --from YYYY-MM --to YYYY-MM [--level town|village|subgrid] [--village ID]
         [--format json|csv] [--user NAME]
 
@@ -27,25 +27,35 @@ import duckdb
 import polars as pl
 
 from auth.store import UserStore
+from metrics.alerts import alerts
 from metrics.assessment import assessment
+from metrics.completeness import completeness_records
 from metrics.config import load_config
 from metrics.coverage import coverage_by_month
+from metrics.duties import person_duties
 from metrics.filters import LEVELS, Filter, FilterError
 from metrics.indices import indices
+from metrics.member_vanguard import member_vanguard
+from metrics.places import place_usage
+from metrics.procedure_config import procedure_config
+from metrics.procedures import procedure_stages
 from metrics.response import response_summary
 from metrics.scope import ScopeDenied, allowed_filter, restricted_to
 from metrics.study import study_by_month
+from metrics.team import team_fulfilment
+from metrics.volunteers import volunteer_summary
 from store.database import connect
+from store.duty_catalogue import read_catalogue
 from store.months import month_key
 from store.paths import resolve_db_path
 from store.toml_config import ConfigError
 
 # Each command: the function giving its rows and its documented field names, in order.
 COMMANDS: dict[str, tuple[Callable[..., pl.DataFrame], tuple[str, ...]]] = {
-    "coverage": (coverage_by_month, ("unit_id", "month", "due", "met", "coverage")),
+    "coverage": (coverage_by_month, ("unit_id", "month", "due", "met", "coverage", "reported")),
     "study": (
         study_by_month,
-        ("unit_id", "month", "members", "reached", "reached_home", "coverage"),
+        ("unit_id", "month", "members", "reached", "reached_home", "coverage", "reported"),
     ),
     "response": (
         response_summary,
@@ -63,7 +73,34 @@ COMMANDS: dict[str, tuple[Callable[..., pl.DataFrame], tuple[str, ...]]] = {
             "open_at_end",
         ),
     ),
-    "indices": (indices, ("unit_id", "fortress_index", "vanguard_index", "stars", "surveyed")),
+    "indices": (
+        indices,
+        ("unit_id", "fortress_index", "vanguard_index", "stars", "surveyed", "reported"),
+    ),
+    "alerts": (
+        alerts,
+        ("village_id", "subgrid_id", "kpi", "level", "value", "threshold", "owner", "message"),
+    ),
+    # Per party member, pooled over the range (the official period is the half-year).
+    "vanguard": (
+        member_vanguard,
+        (
+            "person_id",
+            "subgrid_id",
+            "attendance",
+            "study",
+            "contribution",
+            "survey",
+            "deductions",
+            "vanguard_index",
+            "grade",
+        ),
+    ),
+    # Per village, month and kind whatever --level says (报送情况 is a village's duty).
+    "completeness": (
+        completeness_records,
+        ("village_id", "month", "kind", "status", "first_upload_at"),
+    ),
     "assessment": (
         assessment,
         (
@@ -78,6 +115,34 @@ COMMANDS: dict[str, tuple[Callable[..., pl.DataFrame], tuple[str, ...]]] = {
         ),
     ),
 }
+
+# The four lists' commands (责任清单, 程序清单, 阵地与志愿者, docs/cli.md): each reads
+# its own configuration file, whose loader is the third item (None: it has none);
+# ``duties`` lists one village's people and needs --village.
+LIST_COMMANDS: dict[str, tuple[Callable[..., pl.DataFrame], tuple[str, ...], Callable | None]] = {
+    "team": (
+        team_fulfilment,
+        ("village_id", "role", "people", "vacant", "duties_due", "duties_done", "fulfilment"),
+        read_catalogue,
+    ),
+    "duties": (person_duties, ("person_id", "role", "duty", "due", "done"), read_catalogue),
+    "places": (
+        place_usage,
+        ("place_id", "name", "kind", "village_id", "activities", "participants", "idle_months"),
+        procedure_config,
+    ),
+    "volunteers": (
+        volunteer_summary,
+        ("unit_id", "kind", "volunteers", "active", "participations"),
+        None,
+    ),
+    "procedures": (
+        procedure_stages,
+        ("procedure", "stage", "items", "median_days", "overdue"),
+        procedure_config,
+    ),
+}
+COMMANDS.update({name: (fn, fields) for name, (fn, fields, _) in LIST_COMMANDS.items()})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -151,8 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     if not db.is_file():
         print(f"找不到数据库：{db}（请先运行 python -m etl init，或用 --db 指定）", file=sys.stderr)
         return 2
+    if args.command == "duties" and f.village_id is None:
+        parser.print_usage(sys.stderr)
+        print("参数错误：duties 按村居列出人员，请用 --village 指定村居", file=sys.stderr)
+        return 2
     try:
         config = load_config()
+        own = LIST_COMMANDS.get(args.command, (None, None, None))[2]
+        settings = own() if own else None
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -172,7 +243,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         function, fields = COMMANDS[args.command]
         with restricted_to(scope):
-            frame = records(function(con, f, config=config), fields)
+            if args.command in LIST_COMMANDS:
+                rows = function(con, f) if settings is None else function(con, f, settings)
+            else:
+                rows = function(con, f, config=config)
+            frame = records(rows, fields)
     except duckdb.Error as exc:
         print(f"读取数据库 {db} 出错：{exc}", file=sys.stderr)
         return 1

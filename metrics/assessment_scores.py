@@ -1,5 +1,8 @@
 """The 考核 scores per unit and bucket: the components, the four area scores, the
-deductions, the total and the rank, from the pooled totals of each unit.
+deductions, the total and the rank, from the pooled totals of each sub-grid and
+village. The town's are the member-month-weighted means of its villages' (a town is
+not one more unit on a 100-point scale: every village's deductions against it would
+floor it at 0), minus the deductions recorded on the town itself.
 
 The components, areas and weights are configured in ``data/config/assessment.toml``
 and defined in docs/metrics.md (考核清单); :mod:`metrics.assessment` and
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from metrics.config import AREA_KEYS
+from metrics.config import AREA_KEYS, COMPONENTS
 from metrics.deductions_and_surveys import (
     deduction_points_by_unit,
     member_deduction_points_by_subgrid,
@@ -79,7 +82,11 @@ def assessment_scores(ctx: Context) -> pl.DataFrame:
     """Unit × bucket: the columns of :func:`~metrics.unit_totals.unit_totals`, the
     component values (:func:`component_exprs`), the area scores (``daily_ops,
     org_life, public_opinion, governance``), ``deductions``, ``total`` and ``rank``
-    (within the bucket; ties share the better rank)."""
+    (within the bucket; ties share the better rank). At the town level the
+    components, areas, deductions and total are the means of the villages'
+    (:func:`town_scores`)."""
+    if ctx.filter.level == "town":
+        return _ranked(town_scores(ctx))
     comps = component_exprs(ctx.config.response.target_per_subgrid_month)
     frame = unit_totals(ctx).with_columns(v.alias(k) for k, v in comps.items())
     for area in ctx.config.assessment.areas:
@@ -99,6 +106,50 @@ def assessment_scores(ctx: Context) -> pl.DataFrame:
     frame = frame.with_columns(
         total=pl.max_horizontal(pl.lit(0.0), pl.sum_horizontal(AREA_KEYS) - pl.col("deductions"))
     )
+    return _ranked(frame)
+
+
+def _ranked(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         rank=pl.col("total").rank(method="min", descending=True).over("bucket").cast(pl.Int64)
+    )
+
+
+def town_scores(ctx: Context) -> pl.DataFrame:
+    """The town × bucket: its pooled :func:`~metrics.unit_totals.unit_totals` and, as
+    the member-month-weighted means of its villages' scores (plain means when no
+    village has member-months; a component is averaged over the villages that have
+    it), the components, areas and ``deductions``; ``total`` is the villages' mean
+    total minus the deductions recorded on the town itself, floored at 0."""
+    village_ctx = Context.of(
+        ctx.con, ctx.filter.at_level("village"), ctx.config, ctx.use_rollups, ctx.bucket_mode
+    )
+    values = [*COMPONENTS, *AREA_KEYS, "deductions", "total"]
+    villages = assessment_scores(village_ctx).join(
+        ctx.villages.select(unit_id="village_id", town_id="town_id"), on="unit_id"
+    )
+    weight = pl.col("member_months").cast(pl.Float64)
+    any_weight = weight.sum().over("town_id", "bucket") > 0
+    villages = villages.with_columns(w=pl.when(any_weight).then(weight).otherwise(1.0))
+    means = villages.group_by(unit_id="town_id", bucket="bucket").agg(
+        (pl.col(v) * pl.col("w")).sum() / pl.col("w").filter(pl.col(v).is_not_null()).sum()
+        for v in values
+    )
+    own = (
+        deduction_points_by_unit(ctx)
+        .rename({"points": "own_deductions"})
+        .join(ctx.villages.select(unit_id="town_id").unique(), on="unit_id")
+    )
+    return (
+        unit_totals(ctx)
+        .join(means, on=["unit_id", "bucket"], how="left")
+        .join(own, on=["unit_id", "bucket"], how="left")
+        .with_columns(pl.col("own_deductions").fill_null(0.0))
+        .with_columns(
+            deductions=pl.col("deductions").fill_null(0.0) + pl.col("own_deductions"),
+            total=pl.max_horizontal(
+                pl.lit(0.0), pl.col("total").fill_null(0.0) - pl.col("own_deductions")
+            ),
+        )
+        .drop("own_deductions")
     )

@@ -1,8 +1,9 @@
 """The metric configuration: ``data/config/*.toml``, read and validated at start.
 
 Every requirement, limit, weight and threshold of the metrics (docs/metrics.md;
-the keys in docs/configuration.md) lives in one of six files
-(coverage, study, response, indices, assessment, alerts). :func:`load_config` reads
+the keys in docs/configuration.md) lives in one of eight files (coverage, study,
+response, indices, assessment, alerts, completeness and the deduction catalogue,
+deductions; see :mod:`store.deduction_catalogue`). :func:`load_config` reads
 them all and checks every value; a bad or unknown key raises :class:`ConfigError`
 whose message (Chinese, for the office staff who edit the files) names the file and
 the key. The result is a tree of frozen dataclasses, hashable so that page caches can
@@ -17,11 +18,15 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+from metrics.alert_rules import AlertRules, parse_alert_rules
 from store.contracts import ACTIVITY_TYPES, REPORT_CATEGORIES
+from store.deduction_catalogue import CATALOGUE_FILE, DeductionItem, parse_catalogue
 from store.paths import CONFIG_DIR
+from store.survey_raters import parse_rater_weights
 from store.toml_config import ConfigTable, number_text, read_config_file
 
-CONFIG_FILES = ("coverage", "study", "response", "indices", "assessment", "alerts")
+CONFIG_FILES = ("coverage", "study", "response", "indices", "assessment", "alerts", "completeness")
+DEDUCTIONS_FILE = CATALOGUE_FILE.removesuffix(".toml")
 AREA_KEYS = ("daily_ops", "org_life", "public_opinion", "governance")
 COMPONENTS = (
     "activity_coverage",
@@ -34,12 +39,6 @@ COMPONENTS = (
     "on_time_accept_rate",
     "on_time_resolve_rate",
     "satisfaction",
-)
-ALERT_MINIMUM_KEYS = (
-    "activity_coverage",
-    "study_coverage",
-    "on_time_resolve_rate",
-    "fortress_index",
 )
 
 
@@ -108,11 +107,29 @@ class FortressConfig:
     handling: float
     survey: float
     survey_index: str
-    survey_rater: str
+    # (rater, weight in per cent of the 测评 part); a rater missing for a unit and
+    # month is left out and the others rescaled (docs/metrics.md, 党组织堡垒指数).
+    survey_raters: tuple[tuple[str, float], ...]
     stars: tuple[Threshold, ...]
 
     def stars_for(self, value: float | None) -> str | None:
         return _label(self.stars, value)
+
+
+# The things a member does that count as 作用发挥 (docs/metrics.md, 党员先锋指数).
+CONTRIBUTION_KINDS = ("report", "volunteer", "reception", "patrol")
+
+
+@dataclass(frozen=True)
+class ContributionConfig:
+    """作用发挥: points per thing done (``points``, one per :data:`CONTRIBUTION_KINDS`)
+    and the points that give full marks for a half-year on the roll."""
+
+    points: tuple[tuple[str, float], ...]
+    full_marks_per_half_year: float
+
+    def per(self, kind: str) -> float:
+        return dict(self.points)[kind]
 
 
 @dataclass(frozen=True)
@@ -120,7 +137,10 @@ class VanguardConfig:
     attendance: float
     study: float
     role: float
-    role_points_per_item: float
+    survey: float
+    survey_index: str
+    survey_raters: tuple[tuple[str, float], ...]  # as FortressConfig.survey_raters
+    contribution: ContributionConfig
     org_life_types: tuple[str, ...]
     present_credit: float
     leave_credit: float
@@ -145,9 +165,23 @@ class AssessmentConfig:
 
 
 @dataclass(frozen=True)
-class AlertConfig:
-    minimum: tuple[tuple[str, float], ...]  # (kpi, threshold)
-    max_overdue_reports: int
+class CompletenessConfig:
+    """报送情况: a month's unit first uploaded after day ``deadline_day`` of the next
+    month is 迟报 (docs/metrics.md, 报送情况)."""
+
+    deadline_day: int
+
+
+@dataclass(frozen=True)
+class DeductionConfig:
+    """The deduction catalogue (:mod:`store.deduction_catalogue`)."""
+
+    items: tuple[DeductionItem, ...]
+
+    @property
+    def not_counted(self) -> tuple[str, ...]:
+        """The items a metric already scores: never counted as 反向扣分."""
+        return tuple(i.item for i in self.items if not i.counted)
 
 
 @dataclass(frozen=True)
@@ -160,7 +194,9 @@ class Config:
     fortress: FortressConfig
     vanguard: VanguardConfig
     assessment: AssessmentConfig
-    alerts: AlertConfig
+    alerts: AlertRules
+    deductions: DeductionConfig
+    completeness: CompletenessConfig
 
 
 # Points by which a value may fall short of a threshold and still reach it (floating-
@@ -260,18 +296,27 @@ def _fortress(t: ConfigTable) -> FortressConfig:
     out = FortressConfig(
         *weights,
         survey_index=t.text("survey_index"),
-        survey_rater=t.text("survey_rater"),
+        survey_raters=parse_rater_weights(t),
         stars=_thresholds(t.tables("stars"), "stars", t),
     )
     t.done()
     return out
 
 
+def _contribution(t: ConfigTable) -> ContributionConfig:
+    points = tuple((k, t.number(k)) for k in CONTRIBUTION_KINDS)
+    out = ContributionConfig(points, t.number("full_marks_per_half_year", positive=True))
+    t.done()
+    return out
+
+
 def _vanguard(t: ConfigTable) -> VanguardConfig:
-    keys = ("attendance", "study", "role")
+    keys = ("attendance", "study", "role", "survey")
     weights = [t.number(k) for k in keys]
     _weights_sum_to_100(t, keys, weights)
-    per_item = t.number("role_points_per_item", positive=True)
+    survey_index = t.text("survey_index")
+    survey_raters = parse_rater_weights(t)
+    contribution = _contribution(t.table("contribution"))
     types = t.raw("org_life_types")
     if not isinstance(types, list) or not types or not all(x in ACTIVITY_TYPES for x in types):
         raise t.fail(
@@ -283,7 +328,16 @@ def _vanguard(t: ConfigTable) -> VanguardConfig:
     leave = t.number("leave_credit", 0.0, 1.0)
     grades = _thresholds(t.tables("grades"), "grades", t)
     t.done()
-    return VanguardConfig(*weights, per_item, tuple(types), present, leave, grades)
+    return VanguardConfig(
+        *weights,
+        survey_index,
+        survey_raters,
+        contribution,
+        tuple(types),
+        present,
+        leave,
+        grades,
+    )
 
 
 def _assessment(t: ConfigTable) -> AssessmentConfig:
@@ -309,26 +363,30 @@ def _assessment(t: ConfigTable) -> AssessmentConfig:
     return AssessmentConfig(member_deductions, tuple(sorted(areas, key=lambda a: order[a.key])))
 
 
-def _alerts(t: ConfigTable) -> AlertConfig:
-    minimum = t.table("village_minimum")
-    pairs = []
-    for name in minimum.data:
-        if name not in ALERT_MINIMUM_KEYS:
-            raise minimum.fail(name, f"未知的指标，应为 {'、'.join(ALERT_MINIMUM_KEYS)} 之一")
-        top = 100.0 if name == "fortress_index" else 1.0
-        pairs.append((name, minimum.number(name, 0.0, top)))
-    minimum.done()
-    maximum = t.table("village_maximum")
-    overdue = maximum.integer("overdue_reports", 0)
-    maximum.done()
+def _completeness(t: ConfigTable) -> CompletenessConfig:
+    day = t.integer("deadline_day", 1)
+    if day > 28:  # every month has the day
+        raise t.fail("deadline_day", f"应不大于 28，实际为 {day!r}")
     t.done()
-    return AlertConfig(tuple(pairs), overdue)
+    return CompletenessConfig(day)
+
+
+def _deductions(t: ConfigTable) -> DeductionConfig:
+    items = parse_catalogue(t)
+    for i, item in enumerate(items):
+        if item.duplicates is not None and item.duplicates not in COMPONENTS:
+            raise t.fail(
+                f"deduction[{i}].duplicates",
+                f"未知的指标 {item.duplicates!r}，应为 {'、'.join(COMPONENTS)} 之一",
+            )
+    return DeductionConfig(items)
 
 
 def load_config(config_dir: str | Path = CONFIG_DIR) -> Config:
     """Read and validate every configuration file under ``config_dir``."""
     config_dir = Path(config_dir)
-    files = {name: read_config_file(config_dir / f"{name}.toml") for name in CONFIG_FILES}
+    names = (*CONFIG_FILES, DEDUCTIONS_FILE)
+    files = {name: read_config_file(config_dir / f"{name}.toml") for name in names}
     indices = files["indices"]
     fortress = _fortress(indices.table("fortress"))
     vanguard = _vanguard(indices.table("vanguard"))
@@ -340,7 +398,9 @@ def load_config(config_dir: str | Path = CONFIG_DIR) -> Config:
         fortress=fortress,
         vanguard=vanguard,
         assessment=_assessment(files["assessment"]),
-        alerts=_alerts(files["alerts"]),
+        alerts=parse_alert_rules(files["alerts"]),
+        deductions=_deductions(files[DEDUCTIONS_FILE]),
+        completeness=_completeness(files["completeness"]),
     )
 
 

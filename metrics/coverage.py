@@ -9,8 +9,9 @@ requirements and ``met`` how many of them the sub-grid's own activities of that 
 sub-grid. A village's figures add up its sub-grids' and its own village-level
 requirements (counted over all of the village's activities); the town adds up its
 villages. Coverage = met ÷ due; a sub-grid-month is *fully compliant* when met = due
-(``compliant_share`` = fully compliant sub-grid-months ÷ sub-grid-months). Only data
-months count: a month with no activity loaded at all is left out, not scored 0.
+(``compliant_share`` = fully compliant sub-grid-months ÷ sub-grid-months). Over a range
+both are the mean of their monthly values. Only data months count: a month with no
+activity loaded at all is left out, not scored 0.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from metrics.activity_sums import requirement_columns, subgrid_sums, village_sum
 from metrics.config import Config
 from metrics.filters import Filter
 from metrics.formulas import ratio
+from metrics.monthly_means import unit_means
 from metrics.query_context import Context
+from metrics.reported_only import reported_flags
 from metrics.scope import scoped
 from metrics.unit_totals import unit_activity_totals
 
@@ -31,6 +34,8 @@ RATES = [
     ratio("compliant", "subgrid_months").alias("compliant_share"),
 ]
 COLUMNS = ["due", "met", "coverage", "subgrid_months", "compliant", "compliant_share"]
+
+ACTIVITY_KINDS = ("activity",)  # what 制度落实 is counted from
 
 
 @scoped
@@ -42,12 +47,15 @@ def coverage_by_month(
     rollups: bool = True,
 ) -> pl.DataFrame:
     """Per unit of ``f.level`` and data month: ``unit_id, unit_name, month, due, met,
-    coverage, subgrid_months, compliant, compliant_share``."""
+    coverage, subgrid_months, compliant, compliant_share, reported`` (``reported``
+    false: the village has not reported its activities for the month, 未报送, and the
+    rates are null)."""
     ctx = Context.of(con, f, config, rollups, buckets="month")
     return (
         unit_activity_totals(ctx)
         .with_columns(RATES)
-        .select("unit_id", "unit_name", pl.col("bucket").alias("month"), *COLUMNS)
+        .join(reported_flags(ctx, ACTIVITY_KINDS), on=["unit_id", "bucket"], how="left")
+        .select("unit_id", "unit_name", pl.col("bucket").alias("month"), *COLUMNS, "reported")
         .sort("unit_id", "month")
     )
 
@@ -60,14 +68,20 @@ def coverage_summary(
     config: Config | None = None,
     rollups: bool = True,
 ) -> pl.DataFrame:
-    """Per unit over the whole range (sums over its data months): ``unit_id,
-    unit_name, months, due, met, coverage, subgrid_months, compliant,
-    compliant_share``."""
+    """Per unit over the whole range: ``unit_id, unit_name, months, due, met,
+    coverage, subgrid_months, compliant, compliant_share, reported`` — the counts
+    summed over its data months, the two rates the mean of their monthly values
+    (metrics.monthly_means) over the months reported; ``reported`` false when a month of
+    the range is 未报送 for the unit's village."""
     ctx = Context.of(con, f, config, rollups)
+    means = unit_means(ctx, ["activity_coverage", "compliant_share"]).rename(
+        {"activity_coverage": "coverage"}
+    )
     return (
         ctx.range_rows(unit_activity_totals(ctx))
-        .with_columns(RATES)
-        .select("unit_id", "unit_name", "months", *COLUMNS)
+        .join(means.drop("value_months"), on=["unit_id", "bucket"], how="left")
+        .join(reported_flags(ctx, ACTIVITY_KINDS), on=["unit_id", "bucket"], how="left")
+        .select("unit_id", "unit_name", "months", *COLUMNS, "reported")
     )
 
 

@@ -65,6 +65,10 @@ def _response(c: Config) -> str:
     )
 
 
+def _raters(raters: tuple[tuple[str, float], ...]) -> str:
+    return "、".join(f"{r} {_n(w)}%" for r, w in raters)
+
+
 def _fortress(c: Config) -> str:
     f = c.fortress
     stars = "，".join(f"≥{_n(t.min)} {t.label}" for t in f.stars[:-1])
@@ -72,28 +76,44 @@ def _fortress(c: Config) -> str:
         f"党组织堡垒指数（子网格，满分 100）= 制度落实 {_n(f.coverage)} × "
         f"{label('activity_coverage')} + 学习覆盖 "
         f"{_n(f.study)} × 学习覆盖率 + 民情收集 {_n(f.collection)} × min(1, 收集件数 ÷ 目标) + "
-        f"按期办结 {_n(f.handling)} × 按期办结率 + 测评 {_n(f.survey)} × {f.survey_rater}得分 ÷ "
-        f"100，减去反向扣分，最低为 0。民情收集目标为每个子网格每月 "
-        f"{_n(c.response.target_per_subgrid_month)} 件。某部分无可计量数据（如本期无测评）时不计该"
-        "部分，其余部分按比例折算为 100 分，无测评的标注“无测评”。村居、全镇按在册党员人·月加权"
-        f"平均后再减去本级扣分；一个期间的{label('fortress_index')}为各月指数的平均值。"
+        f"按期办结 {_n(f.handling)} × 按期办结率 + 测评 {_n(f.survey)} × 测评得分 ÷ 100，"
+        f"减去反向扣分，最低为 0。民情收集目标为每个子网格每月 "
+        f"{_n(c.response.target_per_subgrid_month)} 件。"
+        f"测评得分按测评类型加权：{_raters(f.survey_raters)}；"
+        "某一测评类型缺少得分时不计，其余类型按权重折算。测评按其期间（如 2026H1）覆盖的月份计入："
+        "所选期间的各月都有测评为“已测评”；只有部分月份有测评为“部分测评”，测评部分只按有测评的"
+        "月份所占比例计分；都没有为“无测评”，不计测评部分。"
+        "不计或少计的分值由其余部分按比例折算为 100 分；其他部分无可计量数据时同样处理。"
+        "村居、全镇按在册党员人·月加权平均后再减去本级扣分，"
+        "其下全部子网格均已测评才算已测评；"
+        f"一个期间的{label('fortress_index')}为各月指数的平均值。"
         f"星级：{stars}，其余 {f.stars[-1].label}。"
     )
 
 
 def _vanguard(c: Config) -> str:
     v = c.vanguard
+    k = v.contribution
     grades = "，".join(f"≥{_n(t.min)} {t.label}" for t in v.grades[:-1])
     return (
         f"党员先锋指数（每名党员，满分 100）= 组织生活出勤 {_n(v.attendance)} × 出勤率 + 学习 "
-        f"{_n(v.study)} × 参学月数 ÷ 在册月数 + 作用发挥 min({_n(v.role)}, "
-        f"{_n(v.role_points_per_item)} × (本人上报的民情民意件数 + 参加志愿服务次数))，"
-        "减去个人反向扣分，最低为 0。"
+        f"{_n(v.study)} × 参学月数 ÷ 在册月数 + 作用发挥 {_n(v.role)} × 作用发挥完成度 + 测评 "
+        f"{_n(v.survey)} × 测评得分 ÷ 100，减去个人反向扣分，最低为 0。"
         f"出勤率按本人所在子网格的组织生活（{'、'.join(v.org_life_types)}）计算：出席计 "
-        f"{_n(v.present_credit)}，请假计 {_n(v.leave_credit)}，缺席或未签到计 0。子网格当期未开展"
-        "组织生活时不计出勤部分，其余按比例折算。"
+        f"{_n(v.present_credit)}，请假计 {_n(v.leave_credit)}，缺席或未签到计 0。"
+        f"作用发挥：本人上报民情民意每件计 {_n(k.per('report'))} 分、"
+        f"参加志愿服务（任何子网格，出席）每次计 {_n(k.per('volunteer'))} 分、"
+        "参加本子网格的子网格长接待日每次计 "
+        f"{_n(k.per('reception'))} 分、网格长巡查每次计 {_n(k.per('patrol'))} 分；"
+        f"每在册半年满 {_n(k.full_marks_per_half_year)} 分即为满分（按在册月数折算），"
+        "超出不再加分。"
+        f"测评为党员测评得分按测评类型加权（{_raters(v.survey_raters)}），"
+        "缺少的类型不计、其余折算；"
+        "测评只覆盖部分在册月份时按所占比例计分（部分测评），没有测评时不计该部分（无测评）。"
+        "子网格当期未开展组织生活时不计出勤部分；不计或少计的分值由其余部分按比例折算为 100 分。"
+        "先锋指数按整个所选期间合并计算（官方评议期为半年），不是各月平均。"
         f"子网格、村居、全镇的{label('vanguard_index')}取其党员的平均值。"
-        f"等级：{grades}，其余{v.grades[-1].label}。"
+        f"等级（民主评议党员）：{grades}，其余{v.grades[-1].label}。"
     )
 
 
@@ -103,6 +123,7 @@ def _assessment(c: Config) -> str:
         comps = "、".join(f"{COMPONENT_LABELS[k]}（权重 {_n(w)}）" for k, w in a.components)
         parts.append(f"{a.label} {_n(a.points)} 分：{comps}")
     members = "（含本单位党员个人扣分）" if c.assessment.member_deductions else ""
+    repeated = "、".join(c.deductions.not_counted)
     return (
         "考核清单按四个方面计分，每方面得分 = 分值 × 各指标加权平均"
         "（指标为 0–1 的比率，无可计量数据"
@@ -110,6 +131,13 @@ def _assessment(c: Config) -> str:
         + "；".join(parts)
         + f"。{label('total')} = 四方面之和 − {label('deductions')}{members}"
         f"，最低为 0；同级单位按{label('total')}排名（{label('rank')}），并列者名次相同。"
+        "全镇的各项得分与总分为各村居的在册党员人·月加权平均（再减去记在全镇本身的扣分），"
+        "而不是把各村居的扣分都从一个 100 分中扣除。"
+        + (
+            f"反向扣分按扣分目录计分；目录中已由指标计分的事项（{repeated}）不再扣分，以免重复扣分。"
+            if repeated
+            else ""
+        )
     )
 
 

@@ -87,6 +87,10 @@ class Filter:
             self, start=add_months(self.start, -self.n_months), end=add_months(self.start, -1)
         )
 
+    def year_before(self) -> Filter:
+        """The same months one year earlier (for year-over-year, 同比)."""
+        return replace(self, start=add_months(self.start, -12), end=add_months(self.end, -12))
+
     def at_level(self, level: str) -> Filter:
         return replace(self, level=level)
 

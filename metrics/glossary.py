@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from metrics.glossary_lists import LIST_FIELD_KINDS, LIST_FIELDS, LIST_METRICS
+
 KINDS = ("rate", "count", "score", "number", "rank", "hours", "days", "flag", "text")
 TIME_KINDS = ("month", "time", "date")
 # Kinds whose header shows no unit: a score's 分 and a rank's 名 go without saying.
@@ -66,9 +68,9 @@ def _m(key, label, unit, decimals, kind, higher, help, header=None, words=("是"
 _ENTRIES = (
     # 制度落实 (docs/metrics.md, 制度落实)
     _m("compliant_share", "制度落实率", "%", 1, "rate", True,
-       "全部制度要求均已达到的子网格·月份占比（有一项未达到，该子网格当月即不计）。"),
+       "全部制度要求均已达到的子网格占比（有一项未达到，该子网格当月即不计）；多月取各月的平均值。"),
     _m("activity_coverage", "制度达标项占比", "%", 1, "rate", True,
-       "已达项 ÷ 应达项：应达到的各项制度要求中已达到的比例（部分达标也计入）。"),
+       "已达项 ÷ 应达项：应达到的各项制度要求中已达到的比例；多月取各月的平均值。"),
     _m("due", "应达项", "项", 0, "count", None,
        "各子网格各月应达到的制度要求项数之和（村居另加村居层面要求）。", header="应达项"),
     _m("met", "已达项", "项", 0, "count", True,
@@ -87,9 +89,11 @@ _ENTRIES = (
        "当月该项要求已达到记 1，否则记 0。"),
     # 学习教育 (docs/metrics.md, 学习覆盖率)
     _m("study_coverage", "学习覆盖率", "%", 1, "rate", True,
-       "参加过学习教育（出席）的在册党员人数 ÷ 在册党员人数，多月按人·月合计。"),
+       "参加过学习教育（出席）的在册党员人数 ÷ 在册党员人数；多月取各月的平均值。"),
     _m("home_share", "送学上门占比", "%", 1, "rate", None,
        "以送学上门方式参学的人数 ÷ 已覆盖人数。"),
+    _m("home_coverage", "送学上门覆盖率", "%", 1, "rate", None,
+       "以送学上门方式参学的在册党员人数 ÷ 在册党员人数；多月取各月的平均值。"),
     _m("members", "在册党员", "人", 0, "count", None,
        "所选期间内在册的党员人数。"),
     _m("member_months", "在册党员", "人·月", 0, "count", None,
@@ -130,9 +134,9 @@ _ENTRIES = (
     _m("resolve_h", "办结时长", "小时", 1, "hours", False,
        "该事项办结时间 − 上报时间。"),
     _m("on_time_accept_rate", "按时受理率", "%", 1, "rate", True,
-       "在受理时限内受理的事项 ÷ 已有结论的事项。"),
+       "在受理时限内受理的事项 ÷ 已有结论的事项；多月取各月的平均值。"),
     _m("on_time_resolve_rate", "按期办结率", "%", 1, "rate", True,
-       "在类别时限内办结的事项 ÷ 已有结论的事项。"),
+       "在类别时限内办结的事项 ÷ 已有结论的事项；多月取各月的平均值。"),
     _m("satisfaction_mean", "平均满意度（1–5）", "分", 2, "score", True,
        "办结事项满意度评价（1–5 分）的平均值。"),
     _m("report_satisfaction", "满意度", "分", 0, "score", True,
@@ -157,7 +161,11 @@ _ENTRIES = (
     _m("stars", "星级", "", 0, "text", True,
        "按平均堡垒指数评定的星级。"),
     _m("surveyed", "测评", "", 0, "flag", None,
-       "所选期间是否有党员群众测评（无测评时其余部分折算）。", words=("已测评", "无测评")),
+       "所选期间的每个月是否都有测评覆盖（否则看“测评情况”：部分测评或无测评）。",
+       words=("已测评", "无测评")),
+    _m("reported", "报送情况", "", 0, "flag", None,
+       "所选期间各月的数据是否均已报送；未报送的月份不计入数值，全部未报送则不计数值、不评星、不排名。",
+       words=("已报送", "有未报送")),
     _m("vanguard_index", "平均先锋指数", "分", 1, "score", True,
        "单位内党员先锋指数的平均值。"),
     _m("member_vanguard_index", "先锋指数", "分", 1, "score", True,
@@ -169,7 +177,15 @@ _ENTRIES = (
     _m("study_pts", "学习得分", "分", 2, "score", True,
        "先锋指数中学习部分的得分。"),
     _m("role_pts", "作用发挥得分", "分", 2, "score", True,
-       "先锋指数中作用发挥部分的得分。"),
+       "先锋指数中作用发挥部分的得分（上报民情、志愿服务、接待日与巡查轮值，按满分折算）。"),
+    _m("survey_pts", "测评得分", "分", 2, "score", True,
+       "指数中测评部分的得分：各测评类型按权重加权，只按测评覆盖的月份计分。"),
+    _m("contribution_points", "作用发挥积分", "分", 1, "number", True,
+       "所选期间本人上报民情、参加志愿服务、接待日与巡查的积分（满分按在册月数折算）。"),
+    _m("survey_status", "测评情况", "", 0, "text", None,
+       "已测评：测评覆盖所选期间的每个月；部分测评：只覆盖部分月份；无测评：没有覆盖。"),
+    _m("survey_share", "测评覆盖月份占比", "%", 1, "rate", None,
+       "所选期间（在册）月份中有测评覆盖的比例，测评部分按此比例计分。"),
     _m("months_on_roll", "在册月数", "月", 0, "count", None,
        "所选期间内该党员在册的月数。", header="在册月数"),
     # 考核 (docs/metrics.md, 考核清单)
@@ -235,12 +251,17 @@ _FIELDS = {
     "activity_id": "活动编号", "activity_date": "活动日期", "activity_type": "活动类型",
     "topic": "活动主题", "place_id": "活动地点编号", "attendance_status": "出勤状态",
     "mode": "参与方式", "signed_at": "签到时间", "metric": "指标",
-    "alert_message": "提示", "area_label": "方面",
+    "alert_message": "提示", "area_label": "方面", "alert_level": "预警级别",
+    "owner": "责任人", "owner_role": "责任岗位", "rank_reason": "说明",
 }
 # fmt: on
 _FIELD_KINDS = {"month": "month", "activity_date": "date"} | dict.fromkeys(
     ("reported_at", "accepted_at", "resolved_at", "signed_at"), "time"
 )
+# The four lists' views (责任落实, 程序清单, 阵地与志愿者): metrics/glossary_lists.py.
+_ENTRIES += tuple(_m(*e) for e in LIST_METRICS)
+_FIELDS |= LIST_FIELDS
+_FIELD_KINDS |= LIST_FIELD_KINDS
 _ENTRIES += tuple(
     Metric(key, name, "", 0, _FIELD_KINDS.get(key, "text"), "", None)
     for key, name in _FIELDS.items()
@@ -248,7 +269,15 @@ _ENTRIES += tuple(
 GLOSSARY: dict[str, Metric] = {m.key: m for m in _ENTRIES}
 # Other names the metrics layer gives a metric: the assessment component
 # ``home_study_share`` is 送学上门占比; the alert ``overdue_reports`` counts 期末超期未办结.
-ALIASES = {"home_study_share": "home_share", "overdue_reports": "overdue_at_end"}
+ALIASES = {
+    "home_study_share": "home_share",
+    "overdue_reports": "overdue_at_end",
+    # The CLI ``vanguard`` names the parts' points by the part (metrics.member_vanguard).
+    "attendance": "attendance_pts",
+    "study": "study_pts",
+    "contribution": "role_pts",
+    "survey": "survey_pts",
+}
 
 
 def entry(key: str) -> Metric:
@@ -347,12 +376,27 @@ def value_with_unit(key: str, value) -> str:
     return f"{text} {m.unit}"
 
 
+FLAT = "持平"
+
+
+def is_flat(key: str, change: float | None) -> bool:
+    """Whether a change rounds to zero as shown (no arrow, no colour: 持平)."""
+    if is_missing(change):
+        return False
+    m = entry(key)
+    shown = change * 100 if m.kind == "rate" else change
+    decimals = 1 if m.kind == "rate" else m.decimals
+    return round(abs(shown), decimals) == 0
+
+
 def change_text(key: str, change: float | None) -> str | None:
-    """A change as a card's delta: '+2.1个百分点' for rates, '+1.2分', '+3件'; None if
-    there is nothing to compare with."""
+    """A change as a card's delta: '+2.1个百分点' for rates, '+1.2分', '+3件', '持平'
+    when it rounds to zero; None if there is nothing to compare with."""
     m = entry(key)
     if is_missing(change):
         return None
+    if is_flat(key, change):
+        return FLAT
     if m.kind == "rate":
         return points_change_text(change)
     return f"{change:+.{m.decimals}f}{m.unit}"

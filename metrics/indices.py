@@ -35,7 +35,9 @@ from metrics.config import Config
 from metrics.filters import Filter
 from metrics.formulas import label_for
 from metrics.fortress_index import FORTRESS_PARTS, fortress_by_unit
+from metrics.monthly_means import FORTRESS_VALUES, unit_means
 from metrics.query_context import Context
+from metrics.reported_only import reported_flags
 from metrics.scope import scoped
 from metrics.vanguard_index import (
     VANGUARD_PARTS,
@@ -50,11 +52,19 @@ VANGUARD_POINTS = [f"{p}_pts" for p in VANGUARD_PARTS]
 
 def _fortress_frame(ctx: Context) -> pl.DataFrame:
     """堡垒指数 per unit (and bucket) with its ``stars``: every month for ``month``
-    buckets, else the range's."""
+    buckets, else the range's — the index and its parts the mean of the range's
+    months (metrics.monthly_means), the member-months and survey marks pooled."""
     frame = fortress_by_unit(ctx)
     if ctx.bucket_mode != "month":
-        frame = ctx.range_rows(frame)
-    return frame.with_columns(stars=label_for(ctx.config.fortress.stars, "fortress_index"))
+        means = unit_means(ctx, FORTRESS_VALUES).drop("value_months")
+        frame = (
+            ctx.range_rows(frame)
+            .drop(*FORTRESS_VALUES)
+            .join(means, on=["unit_id", "bucket"], how="left")
+        )
+    return frame.join(reported_flags(ctx), on=["unit_id", "bucket"], how="left").with_columns(
+        stars=label_for(ctx.config.fortress.stars, "fortress_index")
+    )
 
 
 @scoped
@@ -80,6 +90,7 @@ def fortress(
             "fortress_index",
             "stars",
             "surveyed",
+            "reported",
             *FORTRESS_POINTS,
             "raw",
             "deductions",
@@ -172,7 +183,9 @@ def indices(
     rollups: bool = True,
 ) -> pl.DataFrame:
     """Both indices per unit (the CLI's ``indices``): ``unit_id, unit_name,
-    fortress_index, vanguard_index, stars, grade, surveyed`` plus the 堡垒指数 parts
+    fortress_index, vanguard_index, stars, grade, surveyed, reported`` (``reported``
+    false: a month of the range is 未报送 for the unit's village; a unit with no month
+    reported has no 堡垒指数 and no star) plus the 堡垒指数 parts
     (``coverage_pts`` … ``survey_pts``, ``raw, deductions, member_months``) and the
     number of ``members`` averaged for the 先锋指数."""
     ctx = Context.of(con, f, config, rollups)
@@ -183,6 +196,12 @@ def indices(
         ctx.units.join(_fortress_frame(ctx).drop("bucket"), on="unit_id", how="left")
         .join(vang, on="unit_id", how="left")
         .filter(pl.col("fortress_index").is_not_null() | pl.col("vanguard_index").is_not_null())
+        .with_columns(
+            # A unit with no month reported has no values at all (未报送, not 0).
+            vanguard_index=pl.when(pl.col("reported").not_() & pl.col("fortress_index").is_null())
+            .then(None)
+            .otherwise(pl.col("vanguard_index")),
+        )
         .with_columns(
             grade=label_for(ctx.config.vanguard.grades, "vanguard_index"),
             members=pl.col("members").fill_null(0).cast(pl.Int64),
@@ -195,6 +214,7 @@ def indices(
             "stars",
             "grade",
             "surveyed",
+            "reported",
             *FORTRESS_POINTS,
             "raw",
             "deductions",
@@ -228,6 +248,7 @@ def indices_by_month(
             "fortress_index",
             "stars",
             "surveyed",
+            "reported",
             "vanguard_index",
             "grade",
         )

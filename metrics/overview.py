@@ -24,9 +24,11 @@ from metrics import glossary
 from metrics.assessment_scores import assessment_scores
 from metrics.config import Config
 from metrics.filters import Filter
-from metrics.formulas import label_for, ratio
+from metrics.formulas import label_for
 from metrics.fortress_index import fortress_by_unit
+from metrics.monthly_means import unit_means
 from metrics.query_context import Context
+from metrics.reported_only import reported_flags
 from metrics.reports import open_reports_at_end
 from metrics.scope import scoped
 from metrics.unit_totals import unit_totals
@@ -41,7 +43,6 @@ KPI_KEYS = (
 )
 # Labels from the one glossary (metrics/glossary.py): a KPI reads the same everywhere.
 KPI_LABELS = {key: glossary.label(key) for key in KPI_KEYS}
-ALERT_LABELS = KPI_LABELS | {"overdue_reports": glossary.label("overdue_reports")}
 # The scorecard's figures from the unit's pooled totals, and all its columns in order.
 SCORECARD_TOTALS = (
     "compliant_share",
@@ -66,6 +67,7 @@ SCORECARD_COLUMNS = (
     "members",
     "total",
     "rank",
+    "reported",
 )
 
 
@@ -119,18 +121,14 @@ def town_summary(con: duckdb.DuckDBPyConnection, village_id: str | None = None) 
 
 
 def _kpi_frame(ctx: Context) -> pl.DataFrame:
-    """Unit × bucket: the KPI values."""
-    values = unit_totals(ctx).with_columns(
-        compliant_share=ratio("compliant", "subgrid_months"),
-        activity_coverage=ratio("met", "due"),
-        study_coverage=ratio("reached", "member_months"),
-        on_time_resolve_rate=ratio("resolve_on_time", "resolve_due"),
+    """Unit × bucket: the KPI values, each the mean of its monthly values over the
+    bucket's data months (metrics.monthly_means)."""
+    return (
+        ctx.units_by_bucket()
+        .select("unit_id", "unit_name", "bucket")
+        .join(unit_means(ctx, KPI_KEYS).drop("value_months"), on=["unit_id", "bucket"], how="left")
+        .select("unit_id", "unit_name", "bucket", *KPI_KEYS)
     )
-    return values.join(
-        fortress_by_unit(ctx).select("unit_id", "bucket", "fortress_index"),
-        on=["unit_id", "bucket"],
-        how="left",
-    ).select("unit_id", "unit_name", "bucket", *KPI_LABELS)
 
 
 @scoped
@@ -141,10 +139,18 @@ def kpis(
     config: Config | None = None,
     rollups: bool = True,
 ) -> pl.DataFrame:
-    """The KPIs per unit: ``unit_id, unit_name, kpi, label, value, previous, change``
-    (``change`` = value − previous; null when either is missing)."""
+    """The KPIs per unit: ``unit_id, unit_name, kpi, label, value, previous, change,
+    year_ago, change_year`` — ``previous`` is the equally long range just before
+    (环比), ``year_ago`` the same months a year earlier (同比); a change is null when
+    either value is missing (e.g. no data a year ago)."""
     ctx = Context.of(con, f, config, rollups, buckets="compare")
     frame = _kpi_frame(ctx)
+    year_ctx = Context.of(con, f.year_before(), config, rollups)
+    year_ago = (
+        year_ctx.range_rows(_kpi_frame(year_ctx))
+        .unpivot(index=["unit_id", "unit_name", "bucket"], variable_name="kpi")
+        .select("unit_id", "kpi", year_ago="value")
+    )
     long = frame.unpivot(index=["unit_id", "unit_name", "bucket"], variable_name="kpi")
     current = long.filter(pl.col("bucket") == f.start).drop("bucket")
     previous = long.filter(pl.col("bucket") == f.previous().start).select(
@@ -155,13 +161,25 @@ def kpis(
     return (
         units.join(current.drop("unit_name"), on=["unit_id", "kpi"], how="left")
         .join(previous, on=["unit_id", "kpi"], how="left")
+        .join(year_ago, on=["unit_id", "kpi"], how="left")
         .with_columns(
             label=pl.col("kpi").replace_strict(KPI_LABELS),
             change=pl.col("value") - pl.col("previous"),
+            change_year=pl.col("value") - pl.col("year_ago"),
             order=pl.col("kpi").replace_strict(order),
         )
         .sort("unit_id", "order")
-        .select("unit_id", "unit_name", "kpi", "label", "value", "previous", "change")
+        .select(
+            "unit_id",
+            "unit_name",
+            "kpi",
+            "label",
+            "value",
+            "previous",
+            "change",
+            "year_ago",
+            "change_year",
+        )
     )
 
 
@@ -181,91 +199,6 @@ def kpi_trend(
 
 
 @scoped
-def alerts(
-    con: duckdb.DuckDBPyConnection,
-    f: Filter,
-    *,
-    config: Config | None = None,
-    rollups: bool = True,
-) -> pl.DataFrame:
-    """Villages needing attention over the range (``data/config/alerts.toml``).
-
-    One row per village and breached threshold: ``village_id, village_name, kpi,
-    label, value, threshold, message`` (Chinese). Checked: the KPIs below their
-    minimum and more overdue reports (督办清单) at the end of the range than allowed.
-    """
-    ctx = Context.of(con, f.at_level("village"), config, rollups)
-    values = ctx.range_rows(_kpi_frame(ctx)).drop("bucket")
-    rows = []
-    for kpi, minimum in ctx.config.alerts.minimum:
-        rows.append(
-            values.filter(pl.col(kpi) < minimum).select(
-                "unit_id",
-                "unit_name",
-                kpi=pl.lit(kpi),
-                value=pl.col(kpi).cast(pl.Float64),
-                threshold=pl.lit(float(minimum)),
-            )
-        )
-    overdue = (
-        open_reports_at_end(ctx)
-        .filter(pl.col("overdue"))
-        .group_by("village_id")
-        .agg(value=pl.len().cast(pl.Float64))
-    )
-    limit = ctx.config.alerts.max_overdue_reports
-    rows.append(
-        ctx.units.join(overdue.rename({"village_id": "unit_id"}), on="unit_id")
-        .filter(pl.col("value") > limit)
-        .select(
-            "unit_id",
-            "unit_name",
-            kpi=pl.lit("overdue_reports"),
-            value="value",
-            threshold=pl.lit(float(limit)),
-        )
-    )
-    out = pl.concat(rows).rename({"unit_id": "village_id", "unit_name": "village_name"})
-    return (
-        out.with_columns(label=pl.col("kpi").replace_strict(ALERT_LABELS))
-        .with_columns(message=_alert_message())
-        .sort("village_id", "kpi")
-        .select("village_id", "village_name", "kpi", "label", "value", "threshold", "message")
-    )
-
-
-def _alert_message() -> pl.Expr:
-    def pct(col: str) -> pl.Expr:
-        return (pl.col(col) * 100).round(1).cast(pl.String) + "%"
-
-    def num(col: str) -> pl.Expr:
-        return pl.col(col).round(1).cast(pl.String)
-
-    kpi = pl.col("kpi")
-    return (
-        pl.when(kpi == "overdue_reports")
-        .then(
-            pl.col("village_name")
-            + "有 "
-            + pl.col("value").cast(pl.Int64).cast(pl.String)
-            + " 件民情事项超期未办结，请督办"
-        )
-        .when(kpi == "fortress_index")
-        .then(
-            pl.col("village_name") + "平均堡垒指数 " + num("value") + "，低于 " + num("threshold")
-        )
-        .otherwise(
-            pl.col("village_name")
-            + pl.col("label")
-            + " "
-            + pct("value")
-            + "，低于 "
-            + pct("threshold")
-        )
-    )
-
-
-@scoped
 def scorecard(
     con: duckdb.DuckDBPyConnection,
     f: Filter,
@@ -277,7 +210,9 @@ def scorecard(
     ``level='subgrid'`` and a village; the map's tooltips): ``unit_id, unit_name,
     activity_coverage, compliant_share, study_coverage, home_share, reports,
     on_time_accept_rate, on_time_resolve_rate, open_at_end, overdue_at_end,
-    fortress_index, stars, surveyed, vanguard_index, grade, members, total, rank``."""
+    fortress_index, stars, surveyed, vanguard_index, grade, members, total, rank,
+    reported`` (false: a month of the range is 未报送; with no month reported the
+    unit has no values, no star and no rank)."""
     ctx = Context.of(con, f, config, rollups)
     opened = (
         open_reports_at_end(ctx)
@@ -285,24 +220,19 @@ def scorecard(
         .agg(open_at_end=pl.len(), overdue_at_end=pl.col("overdue").sum())
         .rename({ctx.unit_column: "unit_id"})
     )
+    rates = [c for c in SCORECARD_TOTALS if c != "reports"]
+    means = ctx.range_rows(unit_means(ctx, [*rates, "fortress_index"])).drop("value_months")
     base = (
         ctx.range_rows(unit_totals(ctx))
-        .with_columns(
-            activity_coverage=ratio("met", "due"),
-            compliant_share=ratio("compliant", "subgrid_months"),
-            study_coverage=ratio("reached", "member_months"),
-            home_share=ratio("reached_home", "reached"),
-            on_time_accept_rate=ratio("accept_on_time", "accept_due"),
-            on_time_resolve_rate=ratio("resolve_on_time", "resolve_due"),
-        )
-        .select("unit_id", "unit_name", *SCORECARD_TOTALS)
+        .join(means, on=["unit_id", "bucket"], how="left")
+        .select("unit_id", "unit_name", *SCORECARD_TOTALS, "fortress_index")
     )
     return (
         ctx.units.select("unit_id")
         .join(base, on="unit_id", how="left")
         .join(opened, on="unit_id", how="left")
         .join(
-            ctx.range_rows(fortress_by_unit(ctx)).select("unit_id", "fortress_index", "surveyed"),
+            ctx.range_rows(fortress_by_unit(ctx)).select("unit_id", "surveyed"),
             on="unit_id",
             how="left",
         )
@@ -315,6 +245,15 @@ def scorecard(
             ctx.range_rows(assessment_scores(ctx)).select("unit_id", "total", "rank"),
             on="unit_id",
             how="left",
+        )
+        .join(ctx.range_rows(reported_flags(ctx)).drop("bucket"), on="unit_id", how="left")
+        .with_columns(
+            # A unit with no month reported has no values at all (未报送, not 0).
+            pl.when(pl.col("reported").not_() & pl.col("fortress_index").is_null())
+            .then(None)
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in ("vanguard_index", "total", "rank")
         )
         .with_columns(
             open_at_end=pl.col("open_at_end").fill_null(0).cast(pl.Int64),

@@ -70,11 +70,11 @@ def stats(frame: pl.DataFrame, *keys: str) -> pl.DataFrame:
     return frame.group_by(*keys).agg(**STATS)
 
 
-def stats_by_unit(ctx: Context, second: str | None) -> pl.DataFrame:
-    """STATS per unit of the level (``unit_id``) and ``second`` (a column of the
-    reports, or none): over the report rows in Polars for a small scope, in SQL for a
-    large one."""
-    extra = [second] if second else []
+def stats_by_unit(ctx: Context, *by: str) -> pl.DataFrame:
+    """STATS per unit of the level (``unit_id``) and the report columns ``by`` (none,
+    ``category``, ``bucket`` …): over the report rows in Polars for a small scope, in
+    SQL for a large one."""
+    extra = list(by)
     if ctx.small_scope:
         return stats(reports_with_unit(ctx), "unit_id", *extra)
     columns = ", ".join([*extra, STATS_SQL])

@@ -31,6 +31,7 @@ import polars as pl
 
 from metrics.config import Config
 from metrics.filters import Filter
+from metrics.monthly_means import mean_of_months, monthly_context
 from metrics.query_context import Context
 from metrics.report_statistics import (
     STAT_COLUMNS,
@@ -70,7 +71,7 @@ def response_summary(
         stats = pl.concat(
             [
                 stats_by_unit(ctx, "category"),
-                stats_by_unit(ctx, None).with_columns(category=pl.lit(ALL_CATEGORIES)),
+                stats_by_unit(ctx).with_columns(category=pl.lit(ALL_CATEGORIES)),
             ],
             how="diagonal",
         )
@@ -98,9 +99,11 @@ FROM rf GROUP BY GROUPING SETS (({u}, category), ({u}))""",
         ]
     ).unique()
     order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+    on_time = _monthly_on_time_means(ctx)
     out = (
         keys.join(ctx.units, on="unit_id")
-        .join(stats, on=["unit_id", "category"], how="left")
+        .join(stats.drop(ON_TIME_RATES), on=["unit_id", "category"], how="left")
+        .join(on_time, on=["unit_id", "category"], how="left")
         .join(opened, on=["unit_id", "category"], how="left")
         .with_columns(
             open_at_end=pl.col("open_at_end").fill_null(0).cast(pl.Int64),
@@ -113,6 +116,26 @@ FROM rf GROUP BY GROUPING SETS (({u}, category), ({u}))""",
         .sort("unit_id", "order")
         .select("unit_id", "unit_name", "category", *STAT_COLUMNS, "open_at_end", "overdue_at_end")
     )
+
+
+ON_TIME_RATES = ["on_time_accept_rate", "on_time_resolve_rate"]
+
+
+def _monthly_on_time_means(ctx: Context) -> pl.DataFrame:
+    """``unit_id, category, on_time_accept_rate, on_time_resolve_rate``: per unit and
+    category (and 全部) the mean of the monthly rates over the range's months (by month
+    reported; see metrics.monthly_means). The medians and 90%分位 stay over the range's
+    reports: they are not monthly figures."""
+    month_ctx = monthly_context(ctx)
+    by_month = pl.concat(
+        [
+            stats_by_unit(month_ctx, "category", "bucket"),
+            stats_by_unit(month_ctx, "bucket").with_columns(category=pl.lit(ALL_CATEGORIES)),
+        ],
+        how="diagonal",
+    ).select("unit_id", "category", "bucket", *ON_TIME_RATES)
+    means = mean_of_months(ctx, by_month, ON_TIME_RATES, keys=("unit_id", "category"))
+    return ctx.range_rows(means).select("unit_id", "category", *ON_TIME_RATES)
 
 
 @scoped

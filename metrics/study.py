@@ -5,8 +5,9 @@ For a unit and month: ``members`` = party members on the unit's roll that month
 (is_party_member, sub-grid in the unit, active_from ≤ the month's last day, active_to
 empty or ≥ its first day); ``reached`` = those with an 出席 row at a 学习教育 activity
 dated in the month (any sub-grid, any mode); ``reached_home`` = those with such a row
-in mode 送学上门. Coverage = reached ÷ members. Over a range the sums run over
-member-months (a member on the roll for 6 months counts 6 times). ``home_share`` =
+in mode 送学上门. Coverage = reached ÷ members. Over a range the counts run over
+member-months (a member on the roll for 6 months counts 6 times) and the coverage is
+the mean of the monthly coverages. ``home_share`` =
 reached_home ÷ reached: the share of those reached who were reached at home.
 """
 
@@ -18,7 +19,9 @@ import polars as pl
 from metrics.config import Config
 from metrics.filters import Filter
 from metrics.formulas import ratio
+from metrics.monthly_means import unit_means
 from metrics.query_context import Context
+from metrics.reported_only import reported_flags
 from metrics.scope import scoped
 from metrics.unit_totals import unit_activity_totals
 from store.rollup_layout import OPEN_END
@@ -26,7 +29,10 @@ from store.rollup_layout import OPEN_END
 RATES = [
     ratio("reached", "member_months").alias("coverage"),
     ratio("reached_home", "reached").alias("home_share"),
+    ratio("reached_home", "member_months").alias("home_coverage"),
 ]
+
+STUDY_KINDS = ("activity", "attendance")  # what 学习覆盖率 is counted from
 
 
 @scoped
@@ -38,11 +44,13 @@ def study_by_month(
     rollups: bool = True,
 ) -> pl.DataFrame:
     """Per unit and data month: ``unit_id, unit_name, month, members, reached,
-    reached_home, coverage, home_share``."""
+    reached_home, coverage, home_share, home_coverage, reported`` (see
+    :func:`study_summary`)."""
     ctx = Context.of(con, f, config, rollups, buckets="month")
     return (
         unit_activity_totals(ctx)
         .with_columns(RATES)
+        .join(reported_flags(ctx, STUDY_KINDS), on=["unit_id", "bucket"], how="left")
         .select(
             "unit_id",
             "unit_name",
@@ -52,6 +60,8 @@ def study_by_month(
             "reached_home",
             "coverage",
             "home_share",
+            "home_coverage",
+            "reported",
         )
     )
 
@@ -65,11 +75,18 @@ def study_summary(
     rollups: bool = True,
 ) -> pl.DataFrame:
     """Per unit over the range: ``unit_id, unit_name, months, member_months, reached,
-    reached_home, coverage, home_share`` (reached and reached_home in member-months)."""
+    reached_home, coverage, home_share, home_coverage`` (reached and reached_home in
+    member-months, summed; the rates the mean of their monthly values: coverage =
+    reached ÷ members, home_share = reached at home ÷ reached, home_coverage = reached
+    at home ÷ members, the part of the coverage that 送学上门 gave), ``reported`` false
+    when a month of the range is 未报送 (activities or sign-ins) for the village."""
     ctx = Context.of(con, f, config, rollups)
+    rates = ["study_coverage", "home_share", "home_coverage"]
+    means = unit_means(ctx, rates).rename({"study_coverage": "coverage"})
     return (
         ctx.range_rows(unit_activity_totals(ctx))
-        .with_columns(RATES)
+        .join(means.drop("value_months"), on=["unit_id", "bucket"], how="left")
+        .join(reported_flags(ctx, STUDY_KINDS), on=["unit_id", "bucket"], how="left")
         .select(
             "unit_id",
             "unit_name",
@@ -79,6 +96,8 @@ def study_summary(
             "reached_home",
             "coverage",
             "home_share",
+            "home_coverage",
+            "reported",
         )
     )
 

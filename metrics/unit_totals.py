@@ -15,6 +15,7 @@ from metrics.activity_sums import ACTIVITY_SUMS, subgrid_sums, village_sums
 from metrics.batch_cache import already_computed, per_context, per_subgrid
 from metrics.deductions_and_surveys import subgrid_deduction_points, survey_by_subgrid
 from metrics.query_context import Context
+from metrics.reported_only import without_unreported
 from metrics.reports import report_sums_by_subgrid
 
 # The report sums that pool up from sub-grids to units.
@@ -72,6 +73,7 @@ def _pooled(ctx: Context, subgrid_rows: pl.DataFrame, extra: tuple[str, ...]) ->
     member columns, plus ``extra``) and the village-level requirements."""
     u = ctx.unit_column
     sums = [*ACTIVITY_SUMS, *extra]
+    subgrid_rows = without_unreported(ctx, subgrid_rows)
     frame = ctx.units_by_bucket().join(
         subgrid_rows.group_by(pl.col(u).alias("unit_id"), "bucket").agg(
             pl.col("months").sum().alias("subgrid_months"), *[pl.col(c).sum() for c in sums]
@@ -81,7 +83,7 @@ def _pooled(ctx: Context, subgrid_rows: pl.DataFrame, extra: tuple[str, ...]) ->
     )
     if ctx.filter.level != "subgrid":
         village = (
-            village_sums(ctx)
+            without_unreported(ctx, village_sums(ctx))
             .group_by(pl.col(u).alias("unit_id"), "bucket")
             .agg(v_due=pl.col("due").sum(), v_met=pl.col("met").sum())
         )

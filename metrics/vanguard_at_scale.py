@@ -2,8 +2,8 @@
 
 A city's members are too many to move into Polars one by one. Here one statement
 (:func:`vanguard_ctes`, run by :func:`run_vanguard_sql`) computes each member's
-inputs and formula, and the per-sub-grid sums (:func:`vanguard_by_subgrid_linear`)
-compute only the few members who do not enter them linearly. Same numbers as the
+inputs and formula; the per-sub-grid sums (:mod:`metrics.vanguard_linear`) compute
+only the few members who do not enter them linearly. Same numbers as the
 small-scope path in :mod:`metrics.vanguard_index`; the formula is in docs/metrics.md
 (先锋指数).
 """
@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from metrics.activity_sums import subgrid_sums
+from metrics.deductions_and_surveys import (
+    counted_sql,
+    deduction_values,
+    survey_month_sql,
+    survey_values,
+)
 from metrics.query_context import Context
 from store.rollup_layout import OPEN_END, TYPE_KEYS, packed_column, type_count
 
@@ -24,12 +29,27 @@ MEMBER_INPUTS = {
     "bucket": pl.Date,
     "months_on_roll": pl.Int32,
     "study_months": pl.Int32,
-    "volunteer": pl.Int32,
+    "volunteer": pl.Int64,
+    "reception": pl.Int64,
+    "patrol": pl.Int64,
     "org_credit": pl.Float64,
     "org_expected": pl.Int64,
     "reports": pl.Int64,
+    "survey_score": pl.Float64,
+    "survey_months": pl.Int64,
     "deductions": pl.Float64,
 }
+# 作用发挥: the column counting each kind of thing done (config.CONTRIBUTION_KINDS).
+CONTRIBUTION_COLUMNS = {
+    "report": "reports",
+    "volunteer": "volunteer",
+    "reception": "reception",
+    "patrol": "patrol",
+}
+# The activity types of the member's own sub-grid whose 出席 counts as 作用发挥.
+OWN_SUBGRID_TYPES = {"reception": "子网格长接待日", "patrol": "网格长巡查"}
+# The official period, in months, that ``full_marks_per_half_year`` is given for.
+HALF_YEAR_MONTHS = 6
 
 
 def org_life_credit_sql(ctx: Context, alias: str = "r") -> str:
@@ -41,12 +61,38 @@ def org_life_credit_sql(ctx: Context, alias: str = "r") -> str:
     )
 
 
+def own_type_sql(kind: str, alias: str = "r") -> str:
+    """SQL over member-month rows ``alias``: the member's 出席 at activities of the
+    type of 作用发挥 ``kind`` (reception, patrol) held by the member's own sub-grid."""
+    return type_count(f"{alias}.present", OWN_SUBGRID_TYPES[kind])
+
+
+def contribution_sql(alias: str = "") -> str:
+    """SQL: 作用发挥 points from the counts of :data:`CONTRIBUTION_COLUMNS` (binds
+    ``$p_<kind>``)."""
+    prefix = f"{alias}." if alias else ""
+    return " + ".join(f"$p_{k} * {prefix}{c}" for k, c in CONTRIBUTION_COLUMNS.items())
+
+
+def capped_role_sql(points: str, months: str) -> str:
+    """SQL: the 作用发挥 fraction, ``points`` (null: none) over full marks for
+    ``months`` on the roll (pro rata of ``$full_half`` per half-year), capped at 1;
+    null when the part weighs nothing."""
+    # (least() skips a null: without coalesce no points would give full marks.)
+    return (
+        f"CASE WHEN $w_role > 0 THEN least(1.0, coalesce({points}, 0) "
+        f"/ ($full_half * ({months}) / {HALF_YEAR_MONTHS}.0)) END"
+    )
+
+
 def vanguard_ctes(ctx: Context, everyone: bool) -> str:
     """The CTEs of the large-scope 先锋指数 (see :func:`run_vanguard_sql`), ending in
     ``vm``: the formula for every member of ``roll`` (members on a roll in scope,
-    per bucket), or without ``everyone`` for those on it only part of the bucket or
-    with deductions (:func:`vanguard_by_subgrid_linear`); also ``role``: volunteering
-    and reports per member on the roll, sub-grid and bucket."""
+    per bucket), or without ``everyone`` for the members who do not enter the
+    sub-grid sums linearly (:mod:`metrics.vanguard_linear`): on the roll part of
+    the bucket, with deductions, or surveyed otherwise than most such members of their
+    sub-grid (``pat``). Also ``role`` (what each member did, per sub-grid and bucket)
+    and ``sv`` (each member's survey score and months covered)."""
     va = ctx.config.vanguard
     held = " + ".join(f"g.held_{TYPE_KEYS[t]}" for t in va.org_life_types)
     # Sums of the packed per-type counts, unpacked per member afterwards (FIELD_BITS).
@@ -59,6 +105,7 @@ def vanguard_ctes(ctx: Context, everyone: bool) -> str:
     single = ctx.bucket_mode == "range"
     role_bucket = "$start::DATE" if single else "bucket"
     role_group = "person_key, subgrid_key" if single else "person_key, subgrid_key, bucket"
+    reception, patrol = own_type_sql("reception"), own_type_sql("patrol")
     if everyone:
         x = """x AS (
     SELECT roll.*, coalesce(ded.points, 0)::DOUBLE AS deductions
@@ -66,16 +113,31 @@ def vanguard_ctes(ctx: Context, everyone: bool) -> str:
     LEFT JOIN ded ON ded.person_key = roll.person_key AND ded.bucket = roll.bucket
 ),"""
     else:
-        x = """x AS (
+        x = """pat AS (
+    SELECT roll.subgrid_key, roll.bucket,
+        count(*) FILTER (WHERE sv.survey_months = vb.b_months)
+            >= count(*) FILTER (WHERE sv.survey_months IS NULL) AS full_survey
+    FROM roll
+    JOIN vb ON vb.bucket = roll.bucket
+    LEFT JOIN sv ON sv.person_key = roll.person_key AND sv.bucket = roll.bucket
+    WHERE roll.whole_bucket
+      AND NOT EXISTS (SELECT 1 FROM ded
+                      WHERE ded.person_key = roll.person_key AND ded.bucket = roll.bucket)
+    GROUP BY ALL
+),
+x AS (
     SELECT roll.*, coalesce(ded.points, 0)::DOUBLE AS deductions
-    FROM (SELECT person_key, bucket FROM roll WHERE NOT whole_bucket
-          UNION SELECT person_key, bucket FROM ded) e
-    JOIN roll ON roll.person_key = e.person_key AND roll.bucket = e.bucket
-    LEFT JOIN ded ON ded.person_key = e.person_key AND ded.bucket = e.bucket
+    FROM roll
+    JOIN vb ON vb.bucket = roll.bucket
+    LEFT JOIN ded ON ded.person_key = roll.person_key AND ded.bucket = roll.bucket
+    LEFT JOIN sv ON sv.person_key = roll.person_key AND sv.bucket = roll.bucket
+    LEFT JOIN pat ON pat.subgrid_key = roll.subgrid_key AND pat.bucket = roll.bucket
+    WHERE NOT roll.whole_bucket OR ded.person_key IS NOT NULL
+       OR coalesce(sv.survey_months, 0) <> CASE WHEN pat.full_survey THEN vb.b_months ELSE 0 END
 ),"""
     return f"""WITH vb AS (
     SELECT unnest($v_buckets::DATE[]) AS bucket, unnest($v_firsts::DATE[]) AS b_first,
-        unnest($v_lasts::DATE[]) AS b_last
+        unnest($v_lasts::DATE[]) AS b_last, unnest($v_months::BIGINT[]) AS b_months
 ),
 roll AS (
     SELECT m.person_key, m.person_id, m.subgrid_key, vb.bucket,
@@ -92,6 +154,14 @@ ded AS (
     FROM {ctx.tables["ru_deduction"]} x
     JOIN {cal} c ON c.month = x.month
     WHERE x.person_key IS NOT NULL AND x.month BETWEEN $span_start AND $end
+      AND {counted_sql("x")}
+    GROUP BY ALL
+),
+sv AS (
+    SELECT roll.person_key, roll.bucket, avg(sm.score) AS survey_score,
+        count(*) AS survey_months
+    FROM {survey_month_sql(ctx, True, "v_data_months")} sm
+    JOIN roll ON roll.person_key = sm.person_key AND sm.month BETWEEN roll.lo AND roll.hi
     GROUP BY ALL
 ),
 rep AS (
@@ -111,14 +181,19 @@ rep AS (
 ),
 role AS (
     SELECT person_key, subgrid_key, {role_bucket} AS bucket, sum(volunteer) AS volunteer,
-        sum(reports) AS reports
+        sum(reception) AS reception, sum(patrol) AS patrol, sum(reports) AS reports
     FROM (
-        SELECT r.person_key, r.subgrid_key, {bucket} AS bucket, r.volunteer, 0 AS reports
-        FROM {ctx.tables["ru_member_month"]} r
-        WHERE r.month BETWEEN $v_first AND $v_last AND r.volunteer > 0
-          AND {ctx.subgrid_in_scope_sql("r.subgrid_key")}
+        SELECT person_key, subgrid_key, bucket, volunteer, reception, patrol, 0 AS reports
+        FROM (
+            SELECT r.person_key, r.subgrid_key, {bucket} AS bucket, r.volunteer,
+                {reception} AS reception, {patrol} AS patrol
+            FROM {ctx.tables["ru_member_month"]} r
+            WHERE r.month BETWEEN $v_first AND $v_last
+              AND {ctx.subgrid_in_scope_sql("r.subgrid_key")}
+        )
+        WHERE volunteer > 0 OR reception > 0 OR patrol > 0
         UNION ALL
-        SELECT person_key, subgrid_key, bucket, 0, reports FROM rep
+        SELECT person_key, subgrid_key, bucket, 0, 0, 0, reports FROM rep
     )
     GROUP BY {role_group}
 ),
@@ -143,38 +218,48 @@ parts AS (
     SELECT x.bucket, x.person_key, x.person_id, x.subgrid_key, iv.months_on_roll,
         coalesce(sp.study_months, 0) AS study_months,
         coalesce(role.volunteer, 0) AS volunteer,
+        coalesce(role.reception, 0) AS reception,
+        coalesce(role.patrol, 0) AS patrol,
         coalesce(({org_life_credit_sql(ctx, "sp")})::DOUBLE, 0) AS org_credit, iv.org_expected,
-        coalesce(role.reports, 0) AS reports, x.deductions
+        coalesce(role.reports, 0) AS reports,
+        sv.survey_score, coalesce(sv.survey_months, 0) AS survey_months, x.deductions
     FROM x
     JOIN iv ON iv.subgrid_key = x.subgrid_key AND iv.lo = x.lo AND iv.hi = x.hi
     LEFT JOIN sp ON sp.person_key = x.person_key AND sp.bucket = x.bucket
     LEFT JOIN role ON role.person_key = x.person_key AND role.bucket = x.bucket
+    LEFT JOIN sv ON sv.person_key = x.person_key AND sv.bucket = x.bucket
 ),
 fractions AS (
     SELECT *, org_credit / nullif(org_expected, 0) AS v_attendance,
         study_months / months_on_roll AS v_study,
-        CASE WHEN $w_role > 0
-             THEN least(1.0, $per_item * (volunteer + reports) / $w_role) END AS v_role
+        {capped_role_sql(contribution_sql(), "months_on_roll")} AS v_role,
+        survey_score / 100.0 AS v_survey,
+        survey_months / months_on_roll AS survey_share
     FROM parts
 ),
 avail AS (
     SELECT *, CASE WHEN v_attendance IS NULL THEN 0 ELSE $w_attendance END
               + CASE WHEN v_study IS NULL THEN 0 ELSE $w_study END
-              + CASE WHEN v_role IS NULL THEN 0 ELSE $w_role END AS w_available
+              + CASE WHEN v_role IS NULL THEN 0 ELSE $w_role END
+              + CASE WHEN v_survey IS NULL THEN 0 ELSE $w_survey * survey_share END
+              AS w_available
     FROM fractions
 ),
 pts AS (
     SELECT *,
         $w_attendance * v_attendance * 100.0 / nullif(w_available, 0) AS attendance_pts,
         $w_study * v_study * 100.0 / nullif(w_available, 0) AS study_pts,
-        $w_role * v_role * 100.0 / nullif(w_available, 0) AS role_pts
+        $w_role * v_role * 100.0 / nullif(w_available, 0) AS role_pts,
+        $w_survey * survey_share * v_survey * 100.0 / nullif(w_available, 0) AS survey_pts
     FROM avail
 ),
 vm AS (
     SELECT *,
-        coalesce(attendance_pts, 0) + coalesce(study_pts, 0) + coalesce(role_pts, 0) AS raw,
+        coalesce(attendance_pts, 0) + coalesce(study_pts, 0) + coalesce(role_pts, 0)
+            + coalesce(survey_pts, 0) AS raw,
         greatest(0.0, coalesce(attendance_pts, 0) + coalesce(study_pts, 0)
-                      + coalesce(role_pts, 0) - deductions) AS vanguard_index
+                      + coalesce(role_pts, 0) + coalesce(survey_pts, 0) - deductions)
+            AS vanguard_index
     FROM pts
 )"""
 
@@ -184,126 +269,30 @@ def run_vanguard_sql(ctx: Context, sql: str) -> pl.DataFrame:
     (a city's members are too many to move into Polars one by one)."""
     bounds = ctx.bucket_bounds
     va = ctx.config.vanguard
+    months = {b: 0 for b in bounds}
+    for m in ctx.span_data_months:
+        months[ctx.bucket_of(m)] += 1
     return ctx.fetch(
         sql,
         v_buckets=list(bounds),
         v_firsts=[b[0] for b in bounds.values()],
         v_lasts=[b[1] for b in bounds.values()],
+        v_months=list(months.values()),
         v_first=min(b[0] for b in bounds.values()),
         v_last=max(b[1] for b in bounds.values()),
+        v_data_months=ctx.span_data_months,
         open_end=OPEN_END,
         present_credit=va.present_credit,
         leave_credit=va.leave_credit,
-        per_item=va.role_points_per_item,
+        full_half=va.contribution.full_marks_per_half_year,
+        **{f"p_{k}": p for k, p in va.contribution.points},
         w_attendance=va.attendance,
         w_study=va.study,
         w_role=va.role,
-        **ctx.subgrid_key_range,
+        w_survey=va.survey,
+        **survey_values(ctx),
+        **deduction_values(ctx),
     )
-
-
-def vanguard_by_subgrid_linear(ctx: Context) -> pl.DataFrame:
-    """Large scope: the per-sub-grid sums without computing every member.
-
-    A member on the roll the whole bucket and without deductions enters the sums
-    linearly, given the sub-grid's rollup: the same months on the roll and
-    组织生活 due (``held_org``), so the same weights, and the sub-grid's credit
-    and study months are the sums of its members'. Only 作用发挥 is capped per
-    member, and needs the members who volunteered or reported. The others (on the
-    roll part of the bucket, or with deductions: a few per cent) are computed one
-    by one. Same numbers as summing every member, to rounding."""
-    va = ctx.config.vanguard
-    rows = run_vanguard_sql(
-        ctx,
-        vanguard_ctes(ctx, everyone=False)
-        + """,
-exact AS (
-    SELECT subgrid_key, bucket, count(*) AS x_members,
-        sum(vanguard_index) AS x_vanguard, sum(coalesce(attendance_pts, 0)) AS x_attendance,
-        sum(coalesce(study_pts, 0)) AS x_study_pts, sum(coalesce(role_pts, 0)) AS x_role,
-        sum(deductions) AS x_deductions, sum(org_credit) AS x_credit,
-        sum(study_months) AS x_study_months
-    FROM vm GROUP BY ALL
-),
--- Every member of x (those without a data month on the roll are not in vm): how
--- many, and their capped 作用发挥, to take from the sub-grid's.
-xs AS (
-    SELECT x.subgrid_key, x.bucket, count(*) AS x_roll,
-        sum(CASE WHEN $w_role > 0
-                 THEN least(1.0, $per_item * (coalesce(role.volunteer, 0)
-                                              + coalesce(role.reports, 0)) / $w_role) END)
-            AS x_capped
-    FROM x
-    LEFT JOIN role ON role.person_key = x.person_key AND role.bucket = x.bucket
-    GROUP BY ALL
-),
-rolls AS (SELECT subgrid_key, bucket, count(*) AS roll_members FROM roll GROUP BY ALL),
-capped AS (
-    SELECT subgrid_key, bucket,
-        sum(CASE WHEN $w_role > 0
-                 THEN least(1.0, $per_item * (volunteer + reports) / $w_role) END) AS capped
-    FROM role GROUP BY ALL
-)
-SELECT subgrid_key, bucket, exact.* EXCLUDE (subgrid_key, bucket), xs.x_roll, xs.x_capped,
-    rolls.roll_members, capped.capped
-FROM rolls
-LEFT JOIN exact USING (subgrid_key, bucket)
-LEFT JOIN xs USING (subgrid_key, bucket)
-LEFT JOIN capped USING (subgrid_key, bucket)""",
-    )
-    zero = ["x_members", "x_vanguard", "x_attendance", "x_study_pts", "x_role"]
-    zero += ["x_deductions", "x_credit", "x_study_months", "x_roll", "x_capped"]
-    zero += ["roll_members", "capped"]
-    sums = subgrid_sums(ctx).select(
-        "subgrid_key", "bucket", "org_credit", "reached", "held_org", "months"
-    )
-    # (DuckDB's integer sums are 128-bit: decimals in Polars, whose division rounds.)
-    frame = (
-        rows.join(sums, on=["subgrid_key", "bucket"], how="left")
-        .with_columns(pl.col(c).fill_null(0).cast(pl.Float64) for c in zero)
-        .with_columns(
-            # Members on the roll the whole bucket without deductions: the others
-            # are in x (computed one by one; those without a data month on the
-            # roll count in neither).
-            n_members=pl.col("roll_members") - pl.col("x_roll"),
-            n_role=pl.col("capped") - pl.col("x_capped"),
-        )
-    )
-    wa, ws, wr = va.attendance, va.study, va.role
-    due = pl.col("held_org") > 0
-    available = pl.when(due).then(wa).otherwise(0.0) + ws + (wr if wr > 0 else 0.0)
-    some = (pl.col("n_members") > 0) & (available > 0)
-    attendance = (
-        pl.when(some & due)
-        .then(
-            wa
-            * ((pl.col("org_credit") - pl.col("x_credit")) / pl.col("held_org"))
-            * 100.0
-            / available
-        )
-        .otherwise(0.0)
-    )
-    study = (
-        pl.when(some)
-        .then(
-            ws
-            * ((pl.col("reached") - pl.col("x_study_months")) / pl.col("months"))
-            * 100.0
-            / available
-        )
-        .otherwise(0.0)
-    )
-    role = pl.when(some).then(wr * pl.col("n_role") * 100.0 / available).otherwise(0.0)
-    return frame.select(
-        "subgrid_key",
-        "bucket",
-        members=(pl.col("x_members") + pl.col("n_members")).cast(pl.Int64),
-        vanguard_index=pl.col("x_vanguard") + attendance + study + role,
-        attendance_pts=pl.col("x_attendance") + attendance,
-        study_pts=pl.col("x_study_pts") + study,
-        role_pts=pl.col("x_role") + role,
-        deductions=pl.col("x_deductions").cast(pl.Float64),
-    ).filter(pl.col("members") > 0)
 
 
 def vanguard_by_member_at_scale(ctx: Context) -> pl.DataFrame:
@@ -314,7 +303,7 @@ def vanguard_by_member_at_scale(ctx: Context) -> pl.DataFrame:
         ctx,
         vanguard_ctes(ctx, everyone=True)
         + f"""
-SELECT {columns}, v_attendance, v_study, v_role, attendance_pts, study_pts, role_pts, raw,
-    vanguard_index
+SELECT {columns}, v_attendance, v_study, v_role, v_survey, attendance_pts, study_pts,
+    role_pts, survey_pts, raw, vanguard_index
 FROM vm""",
     ).with_columns(pl.col(c).cast(t) for c, t in MEMBER_INPUTS.items())

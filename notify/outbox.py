@@ -94,6 +94,13 @@ def queue(
     return True
 
 
+def already_queued(con: duckdb.DuckDBPyConnection, dedupe_key: str) -> bool:
+    """Whether a message with ``dedupe_key`` was queued before, for any channel (so a
+    briefing PDF is not built again just to be refused by :func:`queue`)."""
+    create_tables(con)
+    return bool(run_sql(con, "SELECT 1 FROM notify_log WHERE dedupe_key = ?", [dedupe_key]))
+
+
 @dataclass
 class Delivery:
     """What one ``deliver`` run did."""

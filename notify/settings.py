@@ -1,7 +1,9 @@
 """The notification settings: ``data/config/notify.toml`` (or ``$GRID_NOTIFY``).
 
 Channels are named; events (due soon, overdue, not reported, the monthly briefing)
-list the channels they go to. Secrets never live in the file: a webhook URL (it
+list the channels they go to, and a channel may name the villages whose own group it
+is (``villages``): reminders about a village's items go there too. Secrets never
+live in the file: a webhook URL (it
 carries the robot's token), a signing secret or an SMTP password is read from an
 environment variable (``…_env``) or from a file outside the repository
 (``…_file``, e.g. ``/etc/grid/dingtalk.secret``). Every key is documented in
@@ -11,7 +13,8 @@ docs/configuration.md; a bad key stops with a Chinese message naming it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from notify.channels import Channel, DingTalkRobot, EmailChannel, WeComRobot
@@ -36,7 +39,7 @@ KEYS = {
         "password_file",
     },
 }
-COMMON_KEYS = {"name", "kind", "enabled"}
+COMMON_KEYS = {"name", "kind", "enabled", "villages"}
 SECURITY = ("starttls", "ssl", "none")
 
 
@@ -55,20 +58,29 @@ class NotifySettings:
     retry: Retry
     due_soon_days: int
     dashboard_url: str | None
+    briefing_day: int = 5  # the day of the month the last month's briefing goes out
+    # village id → the channels of that village's own group (a channel's ``villages``)
+    village_channels: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def channels_for(self, event: str) -> list[Channel]:
-        """The enabled channels an event goes to."""
-        return [self.channels[n] for n in self.events.get(event, ()) if n in self.channels]
+    def channel_names(self, event: str, village_id: str | None = None) -> list[str]:
+        """The enabled channels an event goes to: the event's own, and for a reminder
+        about one village the channels of that village's group."""
+        names = [*self.events.get(event, ()), *self.village_channels.get(village_id or "", ())]
+        return [n for n in dict.fromkeys(names) if n in self.channels]
+
+    def channels_for(self, event: str, village_id: str | None = None) -> list[Channel]:
+        """The enabled channels an event goes to (see :meth:`channel_names`)."""
+        return [self.channels[n] for n in self.channel_names(event, village_id)]
 
 
-def _secret(t: ConfigTable, stem: str, required: bool) -> str | None:
+def _secret(t: ConfigTable, stem: str, required: bool, environ: Mapping[str, str]) -> str | None:
     """The value of ``{stem}_env`` (an environment variable) or ``{stem}_file``."""
     env = t.raw(f"{stem}_env", None)
     path = t.raw(f"{stem}_file", None)
     if env is not None and path is not None:
         raise t.fail(f"{stem}_env", f"{stem}_env 与 {stem}_file 只能设一个")
     if env is not None:
-        value = os.environ.get(t.text(f"{stem}_env"), "").strip()
+        value = environ.get(t.text(f"{stem}_env"), "").strip()
         if not value and required:
             raise t.fail(f"{stem}_env", f"环境变量 {env} 未设置")
         return value or None
@@ -83,20 +95,24 @@ def _secret(t: ConfigTable, stem: str, required: bool) -> str | None:
     return None
 
 
-def _channel(t: ConfigTable, timeout: float) -> tuple[str, Channel | None]:
+def _channel(
+    t: ConfigTable, timeout: float, environ: Mapping[str, str]
+) -> tuple[str, Channel | None, tuple[str, ...]]:
+    """(name, the channel or None when disabled, the villages whose group it is)."""
     name = t.text("name")
     kind = t.text("kind", KINDS)
     enabled = t.boolean("enabled")
+    villages = t.texts("villages") if "villages" in t.data else ()
     if not enabled:  # secrets are not looked up, but a misspelt key is still refused
         unknown = sorted(set(t.data) - COMMON_KEYS - KEYS[kind])
         if unknown:
             raise t.fail(unknown[0], "未知的配置项")
-        return name, None
+        return name, None, villages
     if kind == "wecom":
-        channel: Channel = WeComRobot(name, _secret(t, "url", True) or "", timeout)
+        channel: Channel = WeComRobot(name, _secret(t, "url", True, environ) or "", timeout)
     elif kind == "dingtalk":
-        url = _secret(t, "url", True) or ""
-        channel = DingTalkRobot(name, url, _secret(t, "secret", False), timeout)
+        url = _secret(t, "url", True, environ) or ""
+        channel = DingTalkRobot(name, url, _secret(t, "secret", False, environ), timeout)
     else:
         channel = EmailChannel(
             name,
@@ -105,17 +121,21 @@ def _channel(t: ConfigTable, timeout: float) -> tuple[str, Channel | None]:
             sender=t.text("sender"),
             recipients=t.texts("recipients"),
             security=t.text("security", SECURITY),
-            username=_secret(t, "username", False),
-            password=_secret(t, "password", False),
+            username=_secret(t, "username", False, environ),
+            password=_secret(t, "password", False, environ),
             timeout=timeout,
         )
     t.done()
-    return name, channel
+    return name, channel, villages
 
 
-def load_settings(path: str | Path | None = None) -> NotifySettings:
-    """Read and check the notification settings (secrets resolved now)."""
-    top = read_config_file(path or os.environ.get("GRID_NOTIFY") or NOTIFY_FILE)
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> NotifySettings:
+    """Read and check the notification settings (secrets resolved now, from
+    ``environ``: the process's environment unless a handed-over command brings its own)."""
+    environ = os.environ if environ is None else environ
+    top = read_config_file(path or environ.get("GRID_NOTIFY") or NOTIFY_FILE)
     r = top.table("retry")
     retry = Retry(
         attempts=r.integer("attempts", 1),
@@ -126,13 +146,16 @@ def load_settings(path: str | Path | None = None) -> NotifySettings:
     r.done()
     channels: dict[str, Channel] = {}
     declared: set[str] = set()
+    village_channels: dict[str, tuple[str, ...]] = {}
     for t in top.tables("channel"):
-        name, channel = _channel(t, retry.timeout_seconds)
+        name, channel, villages = _channel(t, retry.timeout_seconds, environ)
         if name in declared:
             raise t.fail("name", f"渠道名 {name} 重复")
         declared.add(name)
         if channel is not None:
             channels[name] = channel
+            for village in villages:
+                village_channels[village] = (*village_channels.get(village, ()), name)
     e = top.table("events")
     events = {}
     for event in EVENTS:
@@ -142,9 +165,14 @@ def load_settings(path: str | Path | None = None) -> NotifySettings:
             raise e.fail(event, f"未定义的渠道：{'、'.join(unknown)}")
         events[event] = names
     due_soon_days = e.integer("due_soon_days", 0)
+    briefing_day = e.integer("briefing_day", 1)
+    if briefing_day > 28:
+        raise e.fail("briefing_day", "应为 1–28（每个月都有的日子）")
     e.done()
     url = top.raw("dashboard_url", "") or None
     top.done()
     if url is not None and not url.startswith(("http://", "https://")):
         raise ConfigError("配置文件 notify.toml 中的 dashboard_url 应以 http:// 或 https:// 开头")
-    return NotifySettings(channels, events, retry, due_soon_days, url)
+    return NotifySettings(
+        channels, events, retry, due_soon_days, url, briefing_day, village_channels
+    )

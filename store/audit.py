@@ -28,6 +28,7 @@ ACTIONS = {
     "sign_out": "退出",
     "upload": "上传",
     "undo": "撤销上传",
+    "zero_report": "零报告",
     "export": "导出",
     "boundary": "更新边界",
     "user_change": "用户变更",

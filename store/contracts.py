@@ -180,6 +180,8 @@ REPORT = Kind(
         _c("handling_level", "办理层级", required=False),
         _c("status", "办理状态"),
         _c("satisfaction", "满意度", "int", required=False),
+        # The 网格工作例会 (an activity id) that discussed the report (乡村治理 程序).
+        _c("meeting_id", "例会编号", required=False),
     ),
     key=("report_id",),
 )
@@ -209,8 +211,79 @@ DEDUCTION = Kind(
     key=("deduction_date", "unit_id", "item"),
 )
 
+# The 程序清单 and 责任清单 records (docs/data.md): one row per matter, per pair, per
+# notice, per person and duty rated.
+DECISION = Kind(
+    "decision",
+    "重要事项决策",
+    (
+        _c("matter_id", "决策事项编号"),
+        _c("village_id", "村居编号"),
+        _c("subject", "事项名称"),
+        _c("supervised_on", "督导日期", "date", required=False),
+        _c("proposed_on", "提议日期", "date"),
+        _c("deliberated_on", "商议日期", "date", required=False),
+        _c("resolved_on", "决议日期", "date", required=False),
+        _c("resolution", "决议方式", required=False),
+        _c("published_on", "公示日期", "date", required=False),
+    ),
+    key=("matter_id",),
+)
+
+PAIRING = Kind(
+    "pairing",
+    "结对名册",
+    (
+        _c("pair_id", "结对编号"),
+        _c("pair_type", "结对类型"),
+        _c("village_id", "村居编号"),
+        _c("mentor_id", "帮带人编号", required=False),
+        _c("partner_unit", "结对单位", required=False),
+        _c("member_id", "结对对象编号"),
+        _c("active_from", "起始日期", "date"),
+        _c("active_to", "终止日期", "date", required=False),
+    ),
+    key=("pair_id",),
+)
+
+STUDY_NOTICE = Kind(
+    "study_notice",
+    "学习提示",
+    (
+        _c("notice_id", "提示编号"),
+        _c("issued_on", "下发日期", "date"),
+        _c("village_id", "村居编号"),
+        _c("issuer_id", "下发人编号", required=False),
+        _c("theme", "学习主题"),
+    ),
+    key=("notice_id",),
+)
+
+DUTY_RATING = Kind(
+    "duty_rating",
+    "履职评价",
+    (
+        _c("period", "评价期间"),
+        _c("person_id", "人员编号"),
+        _c("duty_id", "职责编号"),
+        _c("result", "评价结果"),
+        _c("note", "评价说明", required=False),
+    ),
+    key=("period", "person_id", "duty_id"),
+)
+
 REGISTRY_KINDS: tuple[Kind, ...] = (VILLAGE, SUBGRID, SERVICE_POINT)
-UPLOAD_KINDS: tuple[Kind, ...] = (PERSON, ACTIVITY, ATTENDANCE, REPORT, EVALUATION, DEDUCTION)
+# The kinds of the four lists' own records, beside the monthly logs.
+LIST_KINDS: tuple[Kind, ...] = (PAIRING, DECISION, STUDY_NOTICE, DUTY_RATING)
+UPLOAD_KINDS: tuple[Kind, ...] = (
+    PERSON,
+    ACTIVITY,
+    ATTENDANCE,
+    REPORT,
+    EVALUATION,
+    DEDUCTION,
+    *LIST_KINDS,
+)
 KINDS: dict[str, Kind] = {k.name: k for k in REGISTRY_KINDS + UPLOAD_KINDS}
 
 # Enumerations (docs/data.md, "Upload files"). Order is the display order.
@@ -237,6 +310,11 @@ HANDLING_LEVELS = ("子网格", "总网格", "镇")
 REPORT_STATUSES = ("待受理", "处理中", "已办结", "不予受理")
 INDEX_NAMES = ("堡垒指数", "先锋指数")
 RATERS = ("自评", "党员群众测评", "上级考评")
+RESOLUTION_METHODS = ("两委会决议", "党员大会表决")
+MEMBER_PAIR_TYPES = ("老新结对", "以老带老")  # a member mentors a member
+UNIT_PAIR_TYPES = ("城乡结对", "双百结对", "企村结对")  # a 结对单位 serves a village
+PAIR_TYPES = MEMBER_PAIR_TYPES + UNIT_PAIR_TYPES
+RATING_RESULTS = ("已履职", "未履职")
 BOOL_TRUE, BOOL_FALSE = "是", "否"
 
 
@@ -255,4 +333,7 @@ ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("report", "status"): REPORT_STATUSES,
     ("evaluation", "index_name"): INDEX_NAMES,
     ("evaluation", "rater"): RATERS,
+    ("decision", "resolution"): RESOLUTION_METHODS,
+    ("pairing", "pair_type"): PAIR_TYPES,
+    ("duty_rating", "result"): RATING_RESULTS,
 }

@@ -38,10 +38,11 @@ sign-ins (and on the roster) only, so a load rewrites exactly the months it touc
     Per village and data month with activities: ``held_k`` over all of the village's
     activities (village-level and sub-grid-level).
 ``ru_deduction``
-    The deductions with their month and the keys of the unit: the sub-grid's, or a
-    person's sub-grid (and member key). Rebuilt whole when the deductions changed.
+    The deductions with their month, ``item`` and the keys of the unit: the sub-grid's,
+    or a person's sub-grid (and member key). Rebuilt whole when the deductions changed.
 ``ru_survey``
-    The survey scores of sub-grids with the first and last month their period covers.
+    The survey scores of sub-grids (``person_key`` null) and of party members (their
+    ``person_key`` and sub-grid), with the first and last month their period covers.
     Rebuilt whole when the evaluations changed.
 Reports have no rollup: the metrics read ``report`` directly (a range of a city's
 reports is a few hundred thousand rows, and keeping a copy cost a load of 1M reports
@@ -67,7 +68,7 @@ import duckdb
 from store.contracts import ACTIVITY_TYPES
 
 # Bump when a rollup table's layout or meaning changes: create_rollups then rebuilds.
-ROLLUP_VERSION = "9"
+ROLLUP_VERSION = "10"
 STATE_KEY = "rollup_state"  # meta: ROLLUP_VERSION when complete, else "pending"
 ROSTER_KEY = "rollup_roster"  # meta: fingerprint of the roster the rollups were built on
 SOURCES_KEY = "rollup_sources"  # meta: fingerprints of the deductions and evaluations
@@ -211,6 +212,7 @@ DDL = {
     "ru_deduction": """CREATE TABLE IF NOT EXISTS ru_deduction (
     unit_id VARCHAR NOT NULL,
     month DATE NOT NULL,
+    item VARCHAR NOT NULL,
     points DOUBLE NOT NULL,
     subgrid_key INTEGER,
     on_subgrid BOOLEAN NOT NULL,
@@ -219,6 +221,7 @@ DDL = {
 )""",
     "ru_survey": """CREATE TABLE IF NOT EXISTS ru_survey (
     subgrid_key INTEGER NOT NULL,
+    person_key INTEGER,
     index_name VARCHAR NOT NULL,
     rater VARCHAR NOT NULL,
     score DOUBLE NOT NULL,

@@ -135,7 +135,7 @@ GROUP BY month, village_id"""
 # person (their sub-grid's key; ``person_key`` when a member), or anything else
 # (village, town: no keys).
 DEDUCTION_SELECT = """SELECT d.unit_id, date_trunc('month', d.deduction_date)::DATE AS month,
-    d.points::DOUBLE AS points,
+    d.item, d.points::DOUBLE AS points,
     coalesce(sk.subgrid_key, psk.subgrid_key) AS subgrid_key,
     sk.subgrid_key IS NOT NULL AS on_subgrid,
     p.person_id IS NOT NULL AS on_person,
@@ -146,12 +146,14 @@ LEFT JOIN person p ON p.person_id = d.unit_id
 LEFT JOIN {subgrids} psk ON psk.subgrid_id = p.subgrid_id
 LEFT JOIN {members} m ON m.person_id = d.unit_id"""
 
-# Survey scores of sub-grids, with the months their period covers (2026H1, 2026Q3,
-# 2026 or 2026-05; other spellings are left out).
-SURVEY_SELECT = r"""SELECT sk.subgrid_key, e.index_name, e.rater,
-    e.score::DOUBLE AS score, p.p_start, p.p_end
+# Survey scores of sub-grids and of party members (with their sub-grid's key), with
+# the months their period covers (2026H1, 2026Q3, 2026 or 2026-05; other spellings are
+# left out). Scores of other units (a village, a person who is no member) feed nothing.
+SURVEY_SELECT = r"""SELECT coalesce(sk.subgrid_key, m.subgrid_key) AS subgrid_key, m.person_key,
+    e.index_name, e.rater, e.score::DOUBLE AS score, p.p_start, p.p_end
 FROM evaluation e
-JOIN {subgrids} sk ON sk.subgrid_id = e.unit_id
+LEFT JOIN {subgrids} sk ON sk.subgrid_id = e.unit_id
+LEFT JOIN {members} m ON m.person_id = e.unit_id
 JOIN (
     SELECT period,
         CASE WHEN regexp_full_match(period, '\d{4}H[12]')
@@ -173,7 +175,7 @@ JOIN (
     FROM (SELECT DISTINCT period,
                  TRY_CAST(period[1:4] AS INTEGER) AS y FROM evaluation)
 ) p ON p.period = e.period
-WHERE p.p_start IS NOT NULL"""
+WHERE p.p_start IS NOT NULL AND (sk.subgrid_key IS NOT NULL OR m.person_key IS NOT NULL)"""
 
 
 def fill_names(sql: str, **names: str) -> str:
@@ -203,5 +205,5 @@ def direct_relations() -> dict[str, str]:
         "ru_deduction": "("
         + fill_names(DEDUCTION_SELECT, subgrids=subgrids, members=members)
         + ")",
-        "ru_survey": "(" + fill_names(SURVEY_SELECT, subgrids=subgrids) + ")",
+        "ru_survey": "(" + fill_names(SURVEY_SELECT, subgrids=subgrids, members=members) + ")",
     }

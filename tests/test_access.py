@@ -219,7 +219,20 @@ def test_secretary_cannot_pick_another_village_in_the_filters(app_env):
     assert at.session_state["filter_village"] == OWN
 
 
-@pytest.mark.parametrize("page", ["village", "study", "response", "ranking", "map", "coverage"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "village",
+        "study",
+        "response",
+        "ranking",
+        "map",
+        "coverage",
+        "responsibility",
+        "procedures",
+        "places",
+    ],
+)
 def test_secretary_pages_show_no_other_village(app_env, page):
     at = run_page(app_env, page, params={"village": OTHER}, user=secretary(OWN))
     assert not at.exception, page
@@ -246,6 +259,17 @@ def public_functions():
         "assessment",
         "overview",
         "drilldown_rows",
+        # The four lists (责任落实, 程序清单, 阵地与志愿者).
+        "duties",
+        "team",
+        "posts",
+        "decision_procedure",
+        "governance_procedure",
+        "study_procedure",
+        "procedures",
+        "systems",
+        "places",
+        "volunteers",
     ):
         module = __import__(f"metrics.{name}", fromlist=["_"])
         for attr, value in vars(module).items():
@@ -364,7 +388,8 @@ def test_exports_are_audited_and_masked_for_leaders(app_env):
 def test_secretary_sees_own_town_rank_not_a_rank_among_one(app_env):
     con = connect(app_env)
     try:
-        town = assessment(con, Filter(RANGE.start, RANGE.end, "village"))
+        # The pages open on the latest complete sample month.
+        town = assessment(con, Filter(RANGE.end, RANGE.end, "village"))
     finally:
         con.close()
     own = town.filter(pl.col("unit_id") == OWN)

@@ -6,6 +6,7 @@ stay unreadable (so that the validator reports them instead of guessing).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -14,15 +15,20 @@ from hypothesis import strategies as st
 
 from etl.normalize import (
     EXCEL_EPOCH,
+    TIMESTAMP_READERS,
+    TIMESTAMP_SPELLINGS,
     normalize_codes,
     normalize_enum,
     normalize_header,
     parse_bools,
     parse_dates,
+    parse_dates_general,
     parse_floats,
     parse_ints,
     parse_periods,
     parse_timestamps,
+    parse_timestamps_general,
+    spelling_shape,
 )
 from tests.support.loading import FULL_WIDTH
 
@@ -165,3 +171,87 @@ def test_nan_and_infinity_are_not_numbers():
     assert parse_floats(pl.Series("c", words)).null_count() == len(words)
     assert parse_ints(pl.Series("c", words)).null_count() == len(words)
     assert parse_floats(pl.Series("c", ["1e3", "-0.5"])).to_list() == [1000.0, -0.5]
+
+
+# Cells as offices type them: every listed spelling, padded or not, with odd spacing,
+# out-of-range fields, fractions, full-width forms, and junk from the same characters.
+def _field(n: int) -> st.SearchStrategy[str]:
+    return st.sampled_from([str(n), f"{n:02d}"])
+
+
+@st.composite
+def typed_cells(draw) -> str:
+    t = draw(TIMES)
+    year = draw(st.sampled_from([str(t.year), str(t.year)[2:], f"+{t.year}", f"{t.year}1"]))
+    month, day = draw(_field(t.month)), draw(_field(t.day))
+    hour = draw(_field(draw(st.sampled_from([t.hour, t.hour, 24, 29]))))
+    minute = draw(_field(draw(st.sampled_from([t.minute, t.minute, 60]))))
+    second = draw(_field(draw(st.sampled_from([t.second, t.second, 60]))))
+    day_part = draw(
+        st.sampled_from(
+            [
+                f"{year}-{month}-{day}",
+                f"{year}/{month}/{day}",
+                f"{year}.{month}.{day}",
+                f"{year}年{month}月{day}日",
+                f"{year}年{month}月{day}号",
+                f"{year}{month}{day}",
+            ]
+        )
+    )
+    time_part = draw(
+        st.sampled_from(
+            [
+                "",
+                f"{hour}:{minute}",
+                f"{hour}:{minute}:{second}",
+                f"{hour}:{minute}:{second}.250",
+                f"{hour}时{minute}分",
+                f"{hour}时{minute}分{second}秒",
+                f"{hour}点{minute}分",
+                f"{hour}点{minute}",
+            ]
+        )
+    )
+    spacer = draw(st.sampled_from(["", " ", "  ", "T", "\u3000", "\u00a0"])) if time_part else ""
+    cell = day_part + spacer + time_part
+    return cell.translate(FULL_WIDTH) if draw(st.booleans()) and len(cell) < 12 else cell
+
+
+CELLS = st.one_of(
+    typed_cells(),
+    st.text(alphabet="0123456789-/.年月日号时点分秒T :+", max_size=24),
+    st.builds(lambda d: str((d - EXCEL_EPOCH).days) + ".5", DATES),
+)
+
+
+@given(st.lists(CELLS, min_size=1, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_spelling_formats_read_what_the_general_normaliser_reads(cells):
+    # A column is read with the formats of the spellings a sample of it shows, the rest
+    # by the general normaliser: which of them reads a cell must never change its value.
+    column = pl.Series("c", cells, dtype=pl.String)
+    assert parse_timestamps(column).to_list() == parse_timestamps_general(column).to_list()
+    assert parse_dates(column).to_list() == parse_dates_general(column).to_list()
+
+
+@given(TIMES, st.sampled_from(TIMESTAMP_SPELLINGS))
+@settings(max_examples=200, deadline=None)
+def test_every_listed_timestamp_spelling_is_read_by_its_format(t, spelling):
+    t = t.replace(microsecond=0)
+    if "%S" not in spelling:
+        t = t.replace(second=0)
+    text = t.strftime(spelling)
+    assert re.match(spelling_shape(spelling), text)
+    reader = TIMESTAMP_READERS[spelling](pl.col("c"))
+    assert pl.DataFrame({"c": [text]}).select(reader).item() == t
+    assert one(parse_timestamps, text) == t
+
+
+def test_a_column_mixing_every_spelling_reads_each_cell():
+    t = datetime(2026, 1, 1, 9, 5)
+    cells = [t.strftime(s) for s in TIMESTAMP_SPELLINGS] + ["46023.378472222", "2026/1/1 9:05"]
+    column = pl.Series("c", cells * 3 + [None, "2026年13月1日 9:05", "2026/1/1"])
+    parsed = parse_timestamps(column).to_list()
+    assert parsed[: len(cells) * 3] == [t] * (len(cells) * 3)
+    assert parsed[len(cells) * 3 :] == [None, None, None]

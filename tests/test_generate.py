@@ -11,8 +11,10 @@ import pytest
 
 from etl.canonical_csv import read_canonical_csv
 from etl.generate import generate
+from etl.generate.reports import STALL_DAYS
 from etl.generate.seasons import SPRING_FESTIVAL
 from store.contracts import KINDS, REPORT_CATEGORIES
+from store.deduction_catalogue import read_catalogue
 
 
 def _read_all(sample_dir: Path, kind: str) -> pl.DataFrame:
@@ -40,7 +42,11 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
     generate(a, months=4, end=date(2026, 6, 1), seed=7)
     generate(b, months=4, end=date(2026, 6, 1), seed=7)
     assert _tree(a) == _tree(b)
-    assert len(_tree(a)) == 5 + 4 * 4 + 1  # registry + 4 kinds a month + June evaluation
+    names = [rel.name for rel in _tree(a)]
+    logs = ("activity.csv", "attendance.csv", "report.csv", "deduction.csv")
+    assert sum(n in logs for n in names) == 4 * 4  # 4 log kinds a month
+    assert names.count("evaluation.csv") == names.count("duty_rating.csv") == 1  # June
+    assert names.count("study_notice.csv") == 4 and names.count("pairing.csv") == 1
     for rel in _tree(a):
         assert filecmp.cmp(a / rel, b / rel, shallow=False), rel
 
@@ -178,11 +184,49 @@ def test_evaluations_are_half_yearly(tables):
     assert set(ev["period"].unique()) == {"2024H2", "2025H1", "2025H2", "2026H1"}
     assert ev["score"].is_between(0, 100).all()
     assert set(ev["index_name"].unique()) == {"堡垒指数", "先锋指数"}
+    raters = ev.group_by("index_name").agg(pl.col("rater").unique().sort())
+    assert dict(raters.iter_rows()) == {
+        "堡垒指数": ["上级考评", "党员群众测评", "自评"],
+        "先锋指数": ["党员群众测评", "自评"],
+    }
 
 
 def test_deductions_exist(tables):
     assert tables["deduction"].height > 10
     assert (tables["deduction"]["points"] > 0).all()
+
+
+def test_deductions_draw_only_counted_catalogue_items(tables):
+    # An item a metric scores already (deductions.toml `duplicates`) would count one
+    # failure twice: the generator never draws it, and uses the catalogue's points.
+    catalogue = {i.item: i for i in read_catalogue()}
+    drawn = tables["deduction"].select("item", "points").unique()
+    assert drawn["item"].is_in(list(catalogue)).all()
+    assert all(catalogue[item].counted for item in drawn["item"])
+    assert all(catalogue[item].points == points for item, points in drawn.iter_rows())
+    assert any(not i.counted for i in catalogue.values())  # there was something to avoid
+    # Sub-grids, members and villages each get theirs.
+    units = set(tables["deduction"]["unit_id"].str.replace(r"^CJ\d\d", "V"))
+    assert "V" in units and any("-P" in u for u in units)
+    assert any(u.startswith("V-") and "-P" not in u for u in units)
+
+
+def test_open_reports_are_recent(tables):
+    # A report may stall for weeks or months, never for years: at the end of every
+    # month, what is still 待受理 or 处理中 was reported at most STALL_DAYS plus its
+    # usual handling ago (the 督办清单 holds recent items).
+    report = tables["report"].sort("file_month")
+    months = sorted(report["file_month"].unique())
+    oldest = []
+    for month in months:
+        state = report.filter(pl.col("file_month") <= month).group_by("report_id").last()
+        open_ = state.filter(pl.col("status").is_in(["待受理", "处理中"]))
+        end = date.fromisoformat(f"{month}-01")
+        ages = open_.select((pl.lit(end) - pl.col("reported_at").dt.date()).dt.total_days())
+        oldest.append(ages.max().item() or 0)
+    assert max(oldest) <= STALL_DAYS[1] + 60
+    latest = report.group_by("report_id").last()
+    assert latest.filter(pl.col("status") == "待受理").height > 0  # some still wait
 
 
 def test_towns_replicate_with_distinct_ids(tmp_path):

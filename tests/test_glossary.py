@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from metrics import Filter, glossary
-from metrics.config import ALERT_MINIMUM_KEYS, COMPONENTS
+from metrics.alert_rules import INDICATORS
+from metrics.config import COMPONENTS
 from metrics.explain import COMPONENT_LABELS, TOPICS, explain
 from metrics.glossary import (
     GLOSSARY,
@@ -113,7 +114,7 @@ def test_every_scorecard_component_and_alert_has_an_entry(sample_db):
         assert entry(name).label
     for component in COMPONENTS:
         assert COMPONENT_LABELS[component] == label(component)
-    for kpi in (*ALERT_MINIMUM_KEYS, "overdue_reports"):
+    for kpi in INDICATORS:
         assert label(kpi)
     with pytest.raises(KeyError, match="不在词汇表中"):
         entry("no_such_metric")

@@ -15,8 +15,8 @@ from store.paths import REPO_ROOT
 from tests.support.small_grids import GridBuilder
 
 FIELDS = {
-    "coverage": ["unit_id", "month", "due", "met", "coverage"],
-    "study": ["unit_id", "month", "members", "reached", "reached_home", "coverage"],
+    "coverage": ["unit_id", "month", "due", "met", "coverage", "reported"],
+    "study": ["unit_id", "month", "members", "reached", "reached_home", "coverage", "reported"],
     "response": [
         "unit_id",
         "category",
@@ -30,7 +30,17 @@ FIELDS = {
         "on_time_resolve_rate",
         "open_at_end",
     ],
-    "indices": ["unit_id", "fortress_index", "vanguard_index", "stars", "surveyed"],
+    "indices": ["unit_id", "fortress_index", "vanguard_index", "stars", "surveyed", "reported"],
+    "alerts": [
+        "village_id",
+        "subgrid_id",
+        "kpi",
+        "level",
+        "value",
+        "threshold",
+        "owner",
+        "message",
+    ],
     "assessment": [
         "unit_id",
         "daily_ops",
@@ -107,6 +117,7 @@ def test_values_and_unescaped_chinese(capsys, db):
             "reached": 1,
             "reached_home": 0,
             "coverage": 1.0,
+            "reported": True,
         }
     ]
 

@@ -28,7 +28,25 @@ def test_shipped_configuration_holds_the_design_defaults():
     assert c.response.resolve_limit("文明风尚") == 168
     assert (c.fortress.coverage, c.fortress.survey) == (30, 30)
     assert c.fortress.stars_for(90) == "★★★★★" and c.fortress.stars_for(59.9) == "★"
-    assert c.vanguard.grade_for(75) == "良好" and c.vanguard.leave_credit == 0.5
+    assert c.vanguard.leave_credit == 0.5
+    # 民主评议党员 grades (calibrated on the sample data: tests/test_indices_calibration.py).
+    grades = [c.vanguard.grade_for(v) for v in (90, 89.9, 40, 39.9, 20, 19.9, 0)]
+    assert grades == ["优秀", "合格", "合格", "基本合格", "基本合格", "不合格", "不合格"]
+    assert dict(c.fortress.survey_raters) == {"自评": 10, "党员群众测评": 70, "上级考评": 20}
+    assert dict(c.vanguard.survey_raters) == {"自评": 20, "党员群众测评": 80}
+    assert (c.vanguard.attendance, c.vanguard.study, c.vanguard.role, c.vanguard.survey) == (
+        30,
+        20,
+        20,
+        30,
+    )
+    assert c.vanguard.contribution.full_marks_per_half_year == 2
+    assert set(c.deductions.not_counted) == {
+        "未按规定召开主题党日",
+        "网格巡查记录缺失",
+        "民情事项超期未办结",
+        "无故缺席组织生活",
+    }
     assert [a.points for a in c.assessment.areas] == [25, 25, 25, 25]
     assert c.response.backlog_labels == ("<1天", "1–3天", "3–7天", "7–30天", "≥30天")
 
@@ -55,6 +73,29 @@ def edit(config_dir, name: str, old: str, new: str) -> None:
         ("indices", r"^survey = 30", 'survey = "30"', "fortress.survey"),
         ("indices", r"^min = 80", "min = 95", "fortress.stars"),
         ("indices", r"^leave_credit = 0.5", "leave_credit = 1.5", "vanguard.leave_credit"),
+        ("indices", r'^"上级考评" = 20', '"上级考评" = 30', "fortress.survey_raters"),
+        ("indices", r'^"自评" = 10', '"他评" = 10', "fortress.survey_raters.他评"),
+        ("indices", r'^"自评" = 20', '"自评" = -20', "vanguard.survey_raters.自评"),
+        (
+            "indices",
+            r"^full_marks_per_half_year = 2",
+            "full_marks_per_half_year = 0",
+            "vanguard.contribution.full_marks_per_half_year",
+        ),
+        ("indices", r"^patrol = 1", "patrols = 1", "vanguard.contribution"),
+        (
+            "deductions",
+            r'^duplicates = "activity_coverage"',
+            'duplicates = "出勤"',
+            "deduction[5].duplicates",
+        ),
+        (
+            "deductions",
+            r'^applies_to = "subgrid"',
+            'applies_to = "town"',
+            "deduction[0].applies_to",
+        ),
+        ("deductions", r'^item = "台账资料弄虚作假"', 'item = "台账资料报送不及时"', "deduction"),
         (
             "indices",
             r"^org_life_types = \[.*\]",
@@ -75,12 +116,10 @@ def edit(config_dir, name: str, old: str, new: str) -> None:
         ("study", r"^not_reached_months = 2", "not_reached_month = 2", "not_reached_month"),
         ("assessment", r"activity_coverage = 1.0", "bogus = 1.0", "area[0].components.bogus"),
         ("assessment", r'^key = "governance"', 'key = "daily_ops"', "area"),
-        (
-            "alerts",
-            r"^study_coverage = 0.7",
-            "study_coverage = 7",
-            "village_minimum.study_coverage",
-        ),
+        ("alerts", r"^red_below = 0.6", "red_below = 6", "village.activity_coverage.red_below"),
+        ("alerts", r"^\[village.study_coverage\]", "[village.attendance]", "village.attendance"),
+        ("alerts", r'^level = "红色"', 'level = "橙色"', "unreported.level"),
+        ("alerts", r"^worst = 2", "worst = 0", "village.worst"),
     ],
 )
 def test_bad_value_names_file_and_key(config_dir, name, old, new, key):

@@ -68,7 +68,10 @@ def test_town_summary_over_the_range(con):
     town = row(out, unit_id="T")
     # March 14 due / 6 met, April 14 / 1; six sub-grid-months, one fully compliant.
     assert (town["months"], town["due"], town["met"]) == (2, 28, 7)
-    assert town["coverage"] == 0.25
+    # The range is the mean of its months; V2 has no row in April (未报送), so the
+    # town's April is V1's alone (1 of 9).
+    assert town["coverage"] == pytest.approx((6 / 14 + 1 / 9) / 2)
+    assert town["reported"] is False
     assert (town["subgrid_months"], town["compliant"]) == (6, 1)
     assert town["compliant_share"] == pytest.approx(1 / 6)
 

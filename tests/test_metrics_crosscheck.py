@@ -14,7 +14,7 @@ import pytest
 
 from metrics.filters import Filter
 from metrics.response import response_summary
-from metrics.study import study_by_month
+from metrics.study import study_by_month, study_summary
 from store.database import connect
 
 
@@ -33,9 +33,8 @@ def month_end(first: date) -> date:
     return date.fromordinal(nxt.toordinal() - 1)
 
 
-def test_study_coverage_per_village_and_month(tables):
-    t, con = tables
-    f = Filter.parse("2026-02", "2026-06", "village")
+def independent_study_by_month(t: dict, f: Filter) -> pl.DataFrame:
+    """Members, reached and coverage per village and month, from the base tables."""
     subgrids = t["subgrid"].select("subgrid_id", "village_id")
     expected = []
     for first in f.months:
@@ -75,11 +74,17 @@ def test_study_coverage_per_village_and_month(tables):
             )
             .with_columns(month=pl.lit(first))
         )
-    mine = (
+    return (
         pl.concat(expected)
         .with_columns(coverage=pl.col("reached") / pl.col("members"))
         .sort("village_id", "month")
     )
+
+
+def test_study_coverage_per_village_and_month(tables):
+    t, con = tables
+    f = Filter.parse("2026-02", "2026-06", "village")
+    mine = independent_study_by_month(t, f)
     got = study_by_month(con, f).sort("unit_id", "month")
     assert got.height == mine.height == 14 * 5
     assert got["unit_id"].to_list() == mine["village_id"].to_list()
@@ -87,6 +92,24 @@ def test_study_coverage_per_village_and_month(tables):
         assert got[column].to_list() == mine[column].cast(pl.Int64).to_list(), column
     assert got["coverage"].to_list() == pytest.approx(mine["coverage"].to_list())
     assert 0.3 < got["coverage"].mean() < 1.0  # a realistic sample, not all zeros
+
+
+def test_a_range_is_the_mean_of_its_months(tables):
+    """docs/metrics.md: a range's 学习覆盖率 is the mean of the monthly coverages (the card
+    equals the mean of the points of its chart), while counts add up."""
+    t, con = tables
+    f = Filter.parse("2026-02", "2026-06", "village")
+    mine = (
+        independent_study_by_month(t, f)
+        .group_by("village_id")
+        .agg(pl.col("coverage").mean(), pl.col("members").sum(), pl.col("reached").sum())
+        .sort("village_id")
+    )
+    got = study_summary(con, f).sort("unit_id")
+    assert got["unit_id"].to_list() == mine["village_id"].to_list()
+    assert got["coverage"].to_list() == pytest.approx(mine["coverage"].to_list())
+    assert got["member_months"].to_list() == mine["members"].cast(pl.Int64).to_list()
+    assert got["reached"].to_list() == mine["reached"].cast(pl.Int64).to_list()
 
 
 def test_resolve_p90_per_village(tables):

@@ -19,7 +19,7 @@ def con(tmp_path):
     S1 holds every required activity (4/4) plus a 组织生活会 nobody signed in to.
       主题党日 A1: M1 出席, M2 请假.  学习教育 A2: M1 出席, M2 缺席, M4 (of S3) 出席.
       One report (reporter M1) accepted in 1 h, resolved in 2 days, satisfaction 5.
-      Survey 2026H1 党员群众测评 80. Deductions: S1 5 points, M2 15 points.
+      Survey 2026H1: 党员群众测评 80, 自评 99 (no 上级考评). Deductions: S1 5, M2 15.
     S2 holds one 主题党日 (M3 出席): 1/4. No report, no survey. Deductions: S2 20.
       M3 attends four 志愿服务; M1 attends one (of S2: any sub-grid counts).
     S3 holds one 网格长巡查 only (no 组织生活). Deductions: S3 100. V1 itself: 2.
@@ -51,6 +51,8 @@ def con(tmp_path):
         if day == "12":
             g.attend(service, "M1", "出席")
     g.activity("2026-06-16", "V2", "S3", "网格长巡查")
+    # V2 had no sign-ins and no reports in June, and said so (not 未报送).
+    g.zero_report("V2", "2026-06", "attendance", "report")
     g.report(
         "R1",
         "S1",
@@ -61,21 +63,25 @@ def con(tmp_path):
         satisfaction=5,
     )
     g.evaluation("2026H1", "S1", 80.0)
-    g.evaluation("2026H1", "S1", 99.0, rater="自评")  # another rater: not used
+    g.evaluation("2026H1", "S1", 99.0, rater="自评")  # 10 %; 上级考评 missing: rescaled
     for unit, points in (("S1", 5), ("M2", 15), ("S2", 20), ("S3", 100), ("V1", 2)):
         g.deduction("2026-06-20", unit, points)
     yield g.finish()
     g.con.close()
 
 
+# The 测评 of S1: 自评 10 % and 党员群众测评 70 %, 上级考评 (20 %) missing and rescaled.
+S1_SURVEY = (10 * 99 + 70 * 80) / 80
+
+
 def test_fortress_per_subgrid(con):
     out = both_paths(fortress, con, JUNE)
     s1 = row(out, unit_id="S1")
-    # 30 × 1 + 20 × 1/2 + 10 × 1 + 10 × 1 + 30 × 0.8 = 84, minus 5.
-    assert s1["raw"] == pytest.approx(84.0)
-    assert s1["fortress_index"] == pytest.approx(79.0)
+    # 30 × 1 + 20 × 1/2 + 10 × 1 + 10 × 1 + 30 × 82.375 / 100 = 84.71, minus 5.
+    assert s1["raw"] == pytest.approx(60 + 0.3 * S1_SURVEY)
+    assert s1["fortress_index"] == pytest.approx(55 + 0.3 * S1_SURVEY)
     assert (s1["stars"], s1["surveyed"]) == ("★★★", True)
-    assert s1["survey_pts"] == pytest.approx(24.0)
+    assert s1["survey_pts"] == pytest.approx(0.3 * S1_SURVEY)
     s2 = row(out, unit_id="S2")
     # No survey and nothing to hand in on time: coverage 30 × 1/4, study 0, collection 0
     # over the 60 points left, rescaled to 100: 7.5 × 100 / 60 = 12.5; minus 20 → 0.
@@ -89,50 +95,58 @@ def test_fortress_per_subgrid(con):
 def test_fortress_village_is_member_weighted(con):
     out = both_paths(fortress, con, JUNE.at_level("village"))
     v1 = row(out, unit_id="V1")
-    # (79 × 2 member-months + 0 × 1) / 3, minus V1's own 2 points.
-    assert v1["raw"] == pytest.approx(158 / 3)
-    assert v1["fortress_index"] == pytest.approx(158 / 3 - 2)
+    # (S1's 79.71 × 2 member-months + 0 × 1) / 3, minus V1's own 2 points.
+    s1 = 55 + 0.3 * S1_SURVEY
+    assert v1["raw"] == pytest.approx(2 * s1 / 3)
+    assert v1["fortress_index"] == pytest.approx(2 * s1 / 3 - 2)
     assert v1["surveyed"] is False  # S2 has no survey
+
+
+# No 先锋指数 survey in June: the 测评 part (30) is left out, the other 70 points are
+# rescaled to 100.
+R = 100 / 70
 
 
 def test_vanguard_per_member(con):
     out = both_paths(vanguard_members, con, JUNE)
     m1 = row(out, person_id="M1")
-    # 出勤 40 × 2/3 (A1, A2 出席; the 组织生活会 without a sheet counts 0) + 学习 30
-    # + 作用发挥 10 × (1 report + 1 志愿服务).
-    assert m1["attendance_pts"] == pytest.approx(80 / 3)
-    assert m1["role_pts"] == pytest.approx(20.0)
-    assert m1["vanguard_index"] == pytest.approx(80 / 3 + 50)
-    assert m1["grade"] == "良好"
+    # 出勤 30 × 2/3 (A1, A2 出席; the 组织生活会 without a sheet counts 0) + 学习 20
+    # + 作用发挥 20 × min(1, (1 report + 1 志愿服务) ÷ (2 × 1/6)), all × 100/70.
+    assert m1["attendance_pts"] == pytest.approx(20 * R)
+    assert m1["role_pts"] == pytest.approx(20 * R)
+    assert m1["survey_pts"] is None
+    assert m1["vanguard_index"] == pytest.approx(60 * R)
+    assert m1["grade"] == "合格"
     m2 = row(out, person_id="M2")
-    # 40 × 0.5/3 (请假 0.5, 缺席 0, absent 0) = 6.67, minus 15 → 0.
-    assert m2["attendance_pts"] == pytest.approx(20 / 3)
-    assert (m2["vanguard_index"], m2["grade"]) == (0.0, "需提升")
+    # 30 × 0.5/3 (请假 0.5, 缺席 0, absent 0) × 100/70 = 7.14, minus 15 → 0.
+    assert m2["attendance_pts"] == pytest.approx(5 * R)
+    assert (m2["vanguard_index"], m2["grade"]) == (0.0, "不合格")
     m3 = row(out, person_id="M3")
-    assert m3["role_pts"] == 30.0  # four 志愿服务, capped at 30
-    assert (m3["vanguard_index"], m3["grade"]) == (70.0, "合格")
+    assert m3["role_pts"] == pytest.approx(20 * R)  # four 志愿服务, capped at full marks
+    assert m3["vanguard_index"] == pytest.approx(50 * R)
+    assert m3["grade"] == "合格"
     m4 = row(out, person_id="M4")
-    # S3 held no 组织生活: 学习 30 and 作用发挥 0 rescaled over 60 points → 50.
+    # S3 held no 组织生活: 学习 20 and 作用发挥 0 rescaled over 40 points → 50.
     assert m4["attendance_pts"] is None
     assert m4["vanguard_index"] == pytest.approx(50.0)
 
 
 def test_vanguard_means(con):
     by_subgrid = both_paths(vanguard, con, JUNE)
-    assert row(by_subgrid, unit_id="S1")["vanguard_index"] == pytest.approx((80 / 3 + 50) / 2)
+    assert row(by_subgrid, unit_id="S1")["vanguard_index"] == pytest.approx(60 * R / 2)
     assert row(by_subgrid, unit_id="S1")["members"] == 2
     by_village = both_paths(vanguard, con, JUNE.at_level("village"))
     assert row(by_village, unit_id="V1")["vanguard_index"] == pytest.approx(
-        (80 / 3 + 50 + 0 + 70) / 3
+        (60 * R + 0 + 50 * R) / 3
     )
 
 
 def test_indices_and_monthly_trend_agree(con):
     both = both_paths(indices, con, JUNE)
-    assert row(both, unit_id="S1")["fortress_index"] == pytest.approx(79.0)
+    assert row(both, unit_id="S1")["fortress_index"] == pytest.approx(55 + 0.3 * S1_SURVEY)
     assert row(both, unit_id="S3")["vanguard_index"] == pytest.approx(50.0)
     trend = both_paths(indices_by_month, con, JUNE)
-    assert row(trend, unit_id="S1")["fortress_index"] == pytest.approx(79.0)
+    assert row(trend, unit_id="S1")["fortress_index"] == pytest.approx(55 + 0.3 * S1_SURVEY)
 
 
 def test_assessment_areas_and_deductions(con):

@@ -65,12 +65,15 @@ def test_monthly_members_and_reached(con):
     assert s2["members"] == 0 and s2["coverage"] is None  # no members: no coverage, not 0
 
 
-def test_range_sums_member_months(con):
+def test_a_range_sums_counts_and_averages_the_monthly_rates(con):
     out = both_paths(study_summary, con, Filter.parse("2026-01", "2026-03", "village"))
     v1 = row(out, unit_id="V1")
     assert (v1["member_months"], v1["reached"], v1["reached_home"]) == (10, 4, 1)
-    assert v1["coverage"] == pytest.approx(0.4)
-    assert v1["home_share"] == pytest.approx(0.25)
+    # The mean of the months (Jan 2/3, Feb 1/4, Mar 1/3), not the pooled 4/10: the card
+    # equals the mean of the points the monthly chart shows.
+    assert v1["coverage"] == pytest.approx((2 / 3 + 1 / 4 + 1 / 3) / 3)
+    assert v1["home_share"] == pytest.approx((0 + 0 + 1) / 3)  # reached at home ÷ reached
+    assert v1["home_coverage"] == pytest.approx((0 + 0 + 1 / 3) / 3)  # ÷ members
 
 
 def test_not_reached_two_months_running(con):

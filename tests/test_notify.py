@@ -13,11 +13,12 @@ import base64
 import hashlib
 import hmac
 import json
+import shutil
 import socket
 import ssl
 import threading
 import urllib.parse
-from datetime import timedelta
+from datetime import date, timedelta
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -306,6 +307,7 @@ sender = "a@b.cn"
 recipients = ["c@d.cn"]
 [events]
 due_soon_days = 3
+briefing_day = 5
 due_soon = ["群"]
 overdue = ["群"]
 unreported = []
@@ -337,3 +339,178 @@ def test_the_shipped_settings_load_and_name_no_secret():
     assert settings.channels == {}  # shipped disabled
     text = NOTIFY_FILE.read_text(encoding="utf-8")
     assert "access_token=" not in text.replace("access_token=…", "")
+
+
+# ------------------------------------------------------- reminders, end to end
+
+REMINDER_SETTINGS = """
+dashboard_url = "https://grid.example"
+[retry]
+attempts = 2
+first_delay_seconds = 0
+timeout_seconds = 5
+give_up_after_hours = 24
+[[channel]]
+name = "镇办群"
+kind = "wecom"
+enabled = true
+url_env = "GRID_TEST_TOWN_URL"
+[[channel]]
+name = "营房村群"
+kind = "dingtalk"
+enabled = true
+villages = ["CJ03"]
+url_env = "GRID_TEST_CJ03_URL"
+secret_env = "GRID_TEST_CJ03_SECRET"
+[events]
+due_soon_days = 7
+briefing_day = 28
+due_soon = ["镇办群"]
+overdue = ["镇办群"]
+unreported = ["镇办群"]
+briefing = ["镇办群"]
+"""
+
+
+@pytest.fixture
+def reminded(sample_db, tmp_path, monkeypatch):
+    """A swept copy of the sample whose 民情超期 items are past their deadline and whose
+    红色预警 items fall due within the week; the settings point at two local robots
+    (the town's group, and 营房村's own, signed)."""
+    from supervise.writer import sweep
+
+    db = tmp_path / "grid.duckdb"
+    shutil.copy(sample_db, db)
+    con = connect(db)
+    sweep(con, today=date.today() - timedelta(days=10))
+    con.close()
+    town, village = Receiver(), Receiver(secret="SECvillage")
+    settings = tmp_path / "notify.toml"
+    settings.write_text(REMINDER_SETTINGS, encoding="utf-8")
+    monkeypatch.setenv("GRID_NOTIFY", str(settings))
+    monkeypatch.setenv("GRID_TEST_TOWN_URL", town.url)
+    monkeypatch.setenv("GRID_TEST_CJ03_URL", village.url)
+    monkeypatch.setenv("GRID_TEST_CJ03_SECRET", "SECvillage")
+    yield {"db": db, "town": town, "village": village}
+    town.close()
+    village.close()
+
+
+def robot_texts(receiver: Receiver) -> list[str]:
+    return [r["body"]["markdown"].get("content") or r["body"]["markdown"]["text"]
+            for r in receiver.requests]  # fmt: skip
+
+
+def expected_villages(db, status_filter) -> set[str]:
+    from supervise.items import items
+
+    con = connect(db, read_only=True)
+    try:
+        return set(items(con, status="未办结").filter(status_filter)["village_name"])
+    finally:
+        con.close()
+
+
+def test_due_reminders_reach_the_town_group_and_the_villages_own(reminded, capsys):
+    import polars as pl
+
+    from notify.cli import main
+
+    assert main(["--due", "--db", str(reminded["db"])]) == 0
+    assert "发送成功" in capsys.readouterr().out
+    town = robot_texts(reminded["town"])
+    overdue = [t for t in town if "已逾期" in t.splitlines()[0]]
+    soon = [t for t in town if "天内到期" in t.splitlines()[0]]
+    late_villages = expected_villages(reminded["db"], pl.col("days_left") < 0)
+    soon_villages = expected_villages(reminded["db"], pl.col("days_left").is_between(0, 7))
+    assert len(overdue) == len(late_villages) > 0 and len(soon) == len(soon_villages) > 0
+    assert {t.splitlines()[0].split()[0].removeprefix("**【督办提醒】") for t in overdue} == (
+        late_villages
+    )
+    assert all("https://grid.example/supervision?village=CJ" in t for t in town)
+    # 营房村's own group gets 营房村's reminders, signed, and nobody else's.
+    own = robot_texts(reminded["village"])
+    assert own and all("营房村" in t.splitlines()[0] for t in own)
+    assert all("sign" in r["query"] for r in reminded["village"].requests)
+    # Names of persons never go to a group: owners are named by their post.
+    assert all("子网格长" in t or "总网格长" in t for t in town)
+    # A second run the same day sends nothing again.
+    sent = len(reminded["town"].requests)
+    assert main(["--due", "--db", str(reminded["db"])]) == 0
+    assert len(reminded["town"].requests) == sent
+
+
+def test_a_failing_robot_keeps_the_reminders_for_the_next_run(reminded, capsys):
+    from notify.cli import main
+
+    reminded["town"].answers = [(500, {})] * 200
+    assert main(["--due", "--db", str(reminded["db"])]) == 1
+    assert "失败" in capsys.readouterr().out
+    con = connect(reminded["db"], read_only=True)
+    failed = con.execute(
+        "SELECT count(*) FROM notify_log WHERE channel = '镇办群' AND status = 'failed' "
+        "AND attempts = 2 AND last_error LIKE '%500%'"
+    ).fetchall()[0][0]
+    con.close()
+    assert failed > 0
+    reminded["town"].answers = []
+    assert main(["--due", "--db", str(reminded["db"])]) == 0
+    con = connect(reminded["db"], read_only=True)
+    statuses = con.execute("SELECT DISTINCT status FROM notify_log").fetchall()
+    con.close()
+    assert statuses == [("sent",)]  # nothing lost, nothing sent twice
+    received = robot_texts(reminded["town"])
+    assert len(received) == 2 * failed + failed  # two failed tries each, then once sent
+
+
+def test_a_dry_run_lists_and_sends_nothing(reminded, capsys):
+    from notify.cli import main
+
+    assert main(["--due", "--dry-run", "--db", str(reminded["db"])]) == 0
+    out = capsys.readouterr().out
+    assert "试运行" in out and "【督办提醒】营房村" in out and "营房村群" in out
+    assert reminded["town"].requests == [] and reminded["village"].requests == []
+    con = connect(reminded["db"], read_only=True)
+    tables = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'notify_log'"
+    ).fetchall()[0][0]
+    queued = con.execute("SELECT count(*) FROM notify_log").fetchall()[0][0] if tables else 0
+    con.close()
+    assert queued == 0
+    assert main(["--db", str(reminded["db"])]) == 2  # --due is required
+
+
+def test_the_monthly_briefing_goes_out_once_as_a_pdf_by_mail(reminded, tls):
+    from notify.reminders import briefing_reminder
+
+    server_context, client_context = tls
+    settings = load_settings()
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=server_context, require_starttls=True
+    )
+    controller.start()
+    con = connect(reminded["db"])
+    try:
+        assert briefing_reminder(con, settings, date(2026, 11, 27)) is None  # before the day
+        reminder = briefing_reminder(con, settings, date(2026, 11, 28))
+        assert reminder.dedupe_key == "briefing:2026-10"
+        (attachment,) = reminder.message.attachments
+        assert attachment.data.startswith(b"%PDF-") and attachment.name.endswith("2026年10月）.pdf")
+        mail = EmailChannel("邮箱", "127.0.0.1", port, "grid@example.gov.cn",
+                            ("office@example.gov.cn",), context=client_context)  # fmt: skip
+        assert queue(con, "briefing", reminder.dedupe_key, "邮箱", reminder.message)
+        assert deliver(con, {"邮箱": mail}, RETRY, lambda s: None).sent == 1
+        (raw,) = inbox.messages
+        received = message_from_bytes(raw, policy=policy.default)
+        assert "2026年10月" in received["Subject"]
+        (pdf,) = list(received.iter_attachments())
+        assert pdf.get_content() == attachment.data
+        # Once queued, it is not built again that month.
+        assert briefing_reminder(con, settings, date(2026, 11, 29)) is None
+    finally:
+        con.close()
+        controller.stop()

@@ -27,7 +27,7 @@ from ui.map import (
     selection_target,
 )
 
-DEFAULT = (date(2026, 5, 1), date(2026, 10, 1))  # the last six sample months
+DEFAULT = (date(2026, 10, 1), date(2026, 10, 1))  # the latest complete sample month
 
 
 @pytest.fixture(scope="module")
@@ -159,15 +159,16 @@ def test_a_click_on_a_polygon_drills_down_to_the_village(sample_db, monkeypatch)
     assert at.dataframe[0].value["编号"].tolist() == grids["subgrid_id"].to_list()
 
 
-def test_a_subgrid_click_preselects_the_subgrid(sample_db, monkeypatch):
+def test_a_subgrid_click_opens_the_subgrid(sample_db, monkeypatch):
     monkeypatch.setenv("GRID_DB", str(sample_db))
     at = run_page(sample_db, "map")
     at.radio(key="map_level").set_value("subgrid").run()
     record = next(p for p in layers(at)[POLYGON_LAYER_ID]["data"] if p["unit_id"] == "CJ07-02")
     at = click(at, record)
     assert not at.exception
-    assert "村居详情" in [t.value for t in at.title]
-    assert at.selectbox(key="village_rows_unit_CJ07").value == "CJ07-02"
+    assert "子网格详情" in [t.value for t in at.title]
+    assert at.query_params["subgrid"] == "CJ07-02"
+    assert at.query_params["village"] == "CJ07"
 
 
 def test_selection_target_reads_polygons_and_markers():

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from metrics import overview, registry
+from metrics.alerts import alerts as alerts_of
 from metrics.glossary import label
+from metrics.scorecard_reading import lights
 from store.months import month_label
 from tests.support.page_runs import (
     computed,
@@ -21,7 +23,7 @@ from tests.support.page_runs import (
     table_with,
     texts,
 )
-from ui.filters import parts_filter, to_filter
+from ui.filters import parts_filter, to_filter, trend_filter
 from ui.format import number, pct, pct_points
 
 CARDS = ("compliant_share", "study_coverage", "on_time_resolve_rate", "fortress_index")
@@ -56,34 +58,46 @@ def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
     assert_cards_match(at, sample_db, view)
 
     # Trends: one point per data month, the same values.
-    trend = computed(sample_db, overview.kpi_trend, to_filter(view))
+    trend = computed(sample_db, overview.kpi_trend, trend_filter(view))
     rates, fortress = plotly_specs(at)[:2]
     assert rates["data"][0]["x"] == [month_label(m) for m in trend["month"]]
     assert rates["data"][0]["y"] == pytest.approx(trend["compliant_share"].to_list())
     assert rates["data"][1]["y"] == pytest.approx(trend["study_coverage"].to_list())
     assert fortress["data"][0]["y"] == pytest.approx(trend["fortress_index"].to_list())
 
-    # Alerts: every alert listed; the overdue count links to 民情处置 with the view.
-    alerts = computed(sample_db, overview.alerts, to_filter(view).at_level("village"))
+    # Alerts: every alert listed, red first, with its owner; the counts per level;
+    # the overdue count links to 民情处置 with the view.
+    alerts = computed(sample_db, alerts_of, to_filter(view))
     assert not alerts.is_empty()
     shown_alerts = table_with(at, "提示")
     assert shown_alerts["提示"].to_list() == alerts["message"].to_list()
+    assert shown_alerts["预警级别"].str.slice(2).to_list() == alerts["level"].to_list()
+    assert set(shown_alerts["责任岗位"]) <= {"总网格长", "子网格长"}
     cards = computed(sample_db, overview.scorecard, parts_filter(view))
     overdue = int(cards["overdue_at_end"].sum())
     assert metrics_by_label(at)["期末超期未办结（件）"][0] == f"{overdue:,}"
-    below = alerts.filter(alerts["kpi"] != "overdue_reports")["village_id"].n_unique()
-    assert metrics_by_label(at)["指标低于阈值的村居"][0] == f"{below} 个"
+    for level in ("红色", "黄色"):
+        count = alerts.filter(alerts["level"] == level).height
+        assert metrics_by_label(at)[f"{level}预警"][0] == f"{count} 条"
     link = at.get("page_link")[0].proto
     assert link.page == "response"
     assert f"from={view.start:%Y-%m}" in link.query_string
     assert f"{overdue} 件" in link.label
 
-    # Scorecard: one row per village, rates in percent with one decimal.
+    # Scorecard: one row per village, worst first (most red lights, then amber, then
+    # the lowest index), rates in percent with one decimal, eight columns by default.
     table = table_with(at, "平均堡垒指数")
-    assert table["单位"].to_list() == cards["unit_name"].to_list()
-    assert shown_as(table["学习覆盖率（%）"].to_list(), cards["study_coverage"], 100)
-    assert shown_as(table["平均堡垒指数"].to_list(), cards["fortress_index"])
-    assert table["考核排名"].to_list() == cards["rank"].to_list()
+    ordered = lights(cards, "village")
+    assert table["村居"].to_list() == ordered["unit_name"].to_list()
+    reds = [
+        sum(row[c] == "红" for c in ordered.columns if c.endswith("_light"))
+        for row in ordered.iter_rows(named=True)
+    ]
+    assert reds == sorted(reds, reverse=True) and reds[0] > 0
+    assert shown_as(table["学习覆盖率（%）"].to_list(), ordered["study_coverage"], 100)
+    assert shown_as(table["平均堡垒指数"].to_list(), ordered["fortress_index"])
+    assert table["考核排名"].to_list() == ordered["rank"].to_list()
+    assert len(table.columns) <= 9  # the name, seven figures, a 说明 where ranks disagree
     assert {"overview_trend_csv", "overview_alerts_xlsx", "overview_scorecard_csv"} <= export_keys(
         at
     )

@@ -20,7 +20,7 @@ from tests.support.page_runs import (
     table_with,
     texts,
 )
-from ui.filters import View, to_filter
+from ui.filters import View, to_filter, trend_filter
 from ui.format import hours, number, pct
 
 
@@ -55,7 +55,7 @@ def assert_page_matches(at, db, view):
     assert backlog_bars[0]["y"] == backlog["reports"].to_list()
     assert sum(backlog_bars[0]["y"]) == everything["open_at_end"]
 
-    by_month = computed(db, response.response_by_month, f)
+    by_month = computed(db, response.response_by_month, trend_filter(view))
     lines = traces(at, "scatter")
     assert lines[2]["y"] == pytest.approx(by_month["resolve_median_h"].to_list())
     assert lines[3]["y"] == pytest.approx(by_month["resolve_p90_h"].to_list())

@@ -20,7 +20,7 @@ from tests.support.page_runs import (
     table_with,
     texts,
 )
-from ui.filters import parts_filter, to_filter
+from ui.filters import parts_filter, to_filter, trend_filter
 from ui.format import number, pct
 from ui.privacy import mask_name
 
@@ -49,7 +49,7 @@ def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
     followup = assert_cards_match(at, sample_db, view)
 
     trend_spec, parts_spec = plotly_specs(at)
-    trend = computed(sample_db, study.study_by_month, to_filter(view))
+    trend = computed(sample_db, study.study_by_month, trend_filter(view))
     assert trend_spec["data"][0]["x"] == [month_label(m) for m in trend["month"]]
     assert trend_spec["data"][0]["y"] == pytest.approx(trend["coverage"].to_list())
     assert trend_spec["data"][1]["y"] == pytest.approx(trend["home_share"].to_list())
@@ -61,9 +61,7 @@ def test_town_view_shows_the_metrics_layers_numbers(sample_db, monkeypatch):
     assert other["x"] == ordered["unit_name"].to_list()
     stacked = [a + b for a, b in zip(other["y"], home["y"], strict=True)]
     assert stacked == pytest.approx(ordered["coverage"].to_list())
-    assert home["y"] == pytest.approx(
-        (ordered["reached_home"] / ordered["member_months"]).to_list()
-    )
+    assert home["y"] == pytest.approx(ordered["home_coverage"].to_list())
     village_table = table_with(at, "数据月数", without="村居")
     assert village_table["编号"].to_list() == villages["unit_id"].to_list()
     assert shown_as(village_table["送学上门占比（%）"].to_list(), villages["home_share"], 100)

@@ -57,8 +57,9 @@ def test_templates_are_offered_for_every_kind(db):
     at = run_page(db, "upload", user=OFFICE_USER)
     assert not at.exception
     labels = [b.label for b in at.get("download_button")]
-    assert labels.count("CSV 模板") == len(template_kinds()) == 6
-    assert labels.count("Excel 模板") == 6
+    # The six logs and the four lists' records (结对名册, 重要事项决策, 学习提示, 履职评价).
+    assert labels.count("CSV 模板") == len(template_kinds()) == 10
+    assert labels.count("Excel 模板") == 10
 
 
 def test_a_bad_file_is_rejected_and_changes_nothing(db):

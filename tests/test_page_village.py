@@ -19,7 +19,7 @@ from tests.support.page_runs import (
 )
 from ui.format import pct
 
-DEFAULT = (date(2026, 5, 1), date(2026, 10, 1))  # the last six sample months
+DEFAULT = (date(2026, 10, 1), date(2026, 10, 1))  # the latest complete sample month
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +68,16 @@ def test_deep_link_shows_the_village_and_its_subgrids(sample_db, monkeypatch):
     ]
     assert all(trace["x"] == grids["name"].to_list() for trace in multiples)
     assert multiples[3]["y"] == pytest.approx([round(v, 1) for v in expected["fortress_index"]])
-    # The trend has one point per month of the range.
-    assert len(plotly_specs(at)[1]["data"][0]["x"]) == 6
+    # The trend has one point per month of the 12 months up to the view's last.
+    assert len(plotly_specs(at)[1]["data"][0]["x"]) == 12
 
 
 def test_the_rows_behind_the_numbers_follow_subgrid_and_months(sample_db, monkeypatch):
     monkeypatch.setenv("GRID_DB", str(sample_db))
-    at = run_page(sample_db, "village", {"village": "CJ03"})
+    six = {"village": "CJ03", "from": "2026-05", "to": "2026-10"}
+    at = run_page(sample_db, "village", six)
     # Whole village by default: every activity of the village in the range.
-    village_rows = Filter(*DEFAULT, "village", "CJ03")
+    village_rows = Filter(date(2026, 5, 1), date(2026, 10, 1), "village", "CJ03")
     assert (
         len(at.dataframe[1].value)
         == computed(sample_db, activity_rows, village_rows, "CJ03").height
@@ -131,6 +132,9 @@ def test_an_empty_month_shows_friendly_notices(gap_db, monkeypatch):
     at = run_page(gap_db, "village", {"from": "2026-08", "to": "2026-08", "village": "CJ03"})
     assert not at.exception
     notices = " ".join(i.value for i in at.info)
-    assert "没有子网格数据" in notices and "没有月度数据" in notices
+    assert "没有子网格数据" in notices
+    # The 12-month trend goes on around the empty month, without a point for it.
+    trend_months = plotly_specs(at)[-1]["data"][0]["x"]
+    assert trend_months and "2026年8月" not in trend_months
     assert {m.label: m.value for m in at.metric}["学习覆盖率"] == "—"
     assert not at.dataframe

@@ -8,7 +8,9 @@ signed in, the time it was last seen and its session epoch
 (re-read when it changed), that the account still exists with the same role and
 village, that its password was not set again and, with ``demo = false``, that it is
 not a demo password. Otherwise the session ends at that interaction, with a notice on
-the sign-in form and an audit entry.
+the sign-in form and an audit entry. A run without a signed-in user first tries the
+browser's remembered sign-in, and a signed-in run checks it is still good
+(:mod:`ui.remembered_sign_in`); a sign-out revokes it.
 
 What an attempt may do is decided in :mod:`auth.sign_in` (input limits, the throttle
 in the database, the cap on concurrent password checks, demo passwords). Nothing that
@@ -31,7 +33,7 @@ from auth.throttle import Throttle
 from store import audit
 from store.paths import resolve_db_path
 from store.toml_config import ConfigError
-from ui import session
+from ui import remembered_sign_in, session
 from ui.db import cursor
 from ui.text import plain
 
@@ -122,11 +124,11 @@ def startup_check() -> None:
 def checked_user() -> User | None:
     """The signed-in user after this run's checks, or None (also when the session has
     just been ended by them)."""
-    user = session.user()
-    if user is None:
-        return None
     store = _store()
     now = time.time()
+    user = session.user() or remembered_sign_in.resume(store, now)
+    if user is None:
+        return None
     idle = now - session.last_seen() > store.session_idle_minutes * 60
     if idle or now - session.signed_in_at() > store.session_max_hours * 3600:
         sign_out(reason="会话已过期，请重新登录。")
@@ -137,7 +139,7 @@ def checked_user() -> User | None:
         # without one (server code put the user there) is held to the file from here.
         epoch = store.epoch(user.username)
         session.set_epoch(epoch)
-    problem = session_problem(store, user, epoch or "")
+    problem = session_problem(store, user, epoch or "") or remembered_sign_in.problem(store)
     if problem:
         sign_out(reason=problem)
         return None
@@ -150,7 +152,9 @@ def checked_user() -> User | None:
 
 
 def sign_out(reason: str | None = None) -> None:
-    """End the session (audited); ``reason`` is shown on the sign-in form."""
+    """End the session (audited, its remembered sign-in revoked); ``reason`` is shown
+    on the sign-in form."""
+    remembered_sign_in.forget(reason)
     user = session.end_user_session()
     if reason:
         session.leave_notice(reason)
@@ -184,6 +188,7 @@ def sign_in_form() -> None:
             st.error(plain(result.error))
         else:
             session.start_user_session(result.user, result.epoch, time.time())
+            remembered_sign_in.remember(result.user, _store())
             st.rerun()
     hints = _demo_hints(_store())
     if hints:

@@ -14,6 +14,7 @@ from metrics import scope as metric_scope
 from store.database import connect
 from store.database import data_version as stored_data_version
 from store.paths import resolve_db_path
+from ui import job_handover
 
 _build_lock = threading.Lock()
 
@@ -40,7 +41,10 @@ def ensure_database() -> None:
 
 @st.cache_resource
 def _connection(path: str) -> duckdb.DuckDBPyConnection:
-    return connect(path)
+    con = connect(path)
+    # While we hold the file, scheduled commands hand their work to us (ui.job_handover).
+    job_handover.start(path, con)
+    return con
 
 
 def cursor() -> duckdb.DuckDBPyConnection:

@@ -18,16 +18,17 @@ from datetime import date
 import streamlit as st
 
 from metrics import Filter
-from store.months import month_label, month_or_none
+from store.clock import today_local
+from store.months import add_months, month_label, month_or_none
 from ui import session
 from ui.navigation import page_path
+from ui.periods import CUSTOM, latest_complete_month, period_label, periods
 from ui.text import plain
 
 PARAM_FROM, PARAM_TO, PARAM_VILLAGE = "from", "to", "village"
 ALL_VILLAGES = ""
-DEFAULT_SPAN = 6  # months shown by default, ending at the latest month with data
 
-START_KEY, END_KEY = "filter_start", "filter_end"
+START_KEY, END_KEY, PERIOD_KEY = "filter_start", "filter_end", "filter_period"
 VILLAGE_KEY, WRITTEN_KEY = "filter_village", "_filter_written"
 # "The view's own village" for :func:`to_filter` (None means the whole town).
 VIEW_VILLAGE = object()
@@ -69,6 +70,17 @@ def to_filter(
     return Filter(first, last, level or scope_level(view), village)
 
 
+TREND_MONTHS = 12
+
+
+def trend_filter(view: View) -> Filter:
+    """The Filter of a monthly trend: the view's months, at least the
+    :data:`TREND_MONTHS` months ending at the view's last month."""
+    return to_filter(
+        view, start=min(view.start, add_months(view.end, 1 - TREND_MONTHS)), end=view.end
+    )
+
+
 def parts_filter(view: View) -> Filter:
     """The Filter of the view's parts: what a page compares side by side."""
     return to_filter(view, parts_level(view))
@@ -79,14 +91,12 @@ def months_in(months: Sequence[date], view: View) -> list[date]:
     return [m for m in months if view.start <= m <= view.end]
 
 
-def default_view(months: Sequence[date]) -> View:
-    """The last ``DEFAULT_SPAN`` months with data, whole town."""
-    if not months:
-        today = date.today().replace(day=1)
-        return View(today, today, None)
-    end = months[-1]
-    start = months[max(0, len(months) - DEFAULT_SPAN)]
-    return View(start, end, None)
+def default_view(months: Sequence[date], today: date | None = None) -> View:
+    """The latest complete data month (ui.periods), whole town: what a Monday meeting
+    talks about; pages compare it with the month before and a year before."""
+    today = today or today_local()
+    month = latest_complete_month(months, today) or today.replace(day=1)
+    return View(month, month, None)
 
 
 def view_from_params(
@@ -167,8 +177,10 @@ def sidebar(
     # Two month pickers rather than a range slider: Streamlit's AppTest loses a range
     # select_slider's session state on rerun, and pickers are easier on a phone too.
     options = list(months) or [session.value(START_KEY)]
+    named = periods(months, today_local())
     with st.sidebar:
         st.markdown("**筛选**")
+        period_picker(named)
         left, right = st.columns(2)
         start = left.selectbox("起始月份", options, key=START_KEY, format_func=month_label)
         end = right.selectbox("截止月份", options, key=END_KEY, format_func=month_label)
@@ -187,6 +199,28 @@ def sidebar(
     view = View(start, end, village or None)
     set_view(view)
     return view
+
+
+def period_picker(named: dict[str, tuple[date, date]]) -> None:
+    """期间: a named period sets both month pickers; the picker shows the name of the
+    range the pickers hold (自定义 when none matches)."""
+    current = (session.value(START_KEY), session.value(END_KEY))
+    session.put(PERIOD_KEY, next((n for n, span in named.items() if span == current), CUSTOM))
+
+    def apply() -> None:
+        span = named.get(session.value(PERIOD_KEY))
+        if span is not None:
+            session.put(START_KEY, span[0])
+            session.put(END_KEY, span[1])
+
+    st.selectbox(
+        "期间",
+        [*named, CUSTOM],
+        key=PERIOD_KEY,
+        on_change=apply,
+        format_func=lambda n: period_label(n, named.get(n)),
+        help="本月为最近一个已结束且有数据的月份；上半年、下半年为指数和考核的评价周期。",
+    )
 
 
 def set_view(view: View) -> None:

@@ -11,18 +11,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from store.person_names import mask_name
 from ui import session
 
-
-def mask_name(name: str | None) -> str:
-    """Mask a personal name: 张三 → 张*, 张小明 → 张*明, 欧阳小明 → 欧**明."""
-    if not name:
-        return ""
-    if len(name) == 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+__all__ = ["display_name", "mask_columns", "mask_name", "sees_names"]
 
 
 def sees_names() -> bool:

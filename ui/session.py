@@ -4,7 +4,8 @@ Everything the dashboard keeps for a browser session between script runs goes th
 this module, so that each key has one owner and one meaning:
 
 * the signed-in user and its sign-in times and epoch (read and checked by
-  :mod:`ui.auth_gate`; every other module asks :func:`user`);
+  :mod:`ui.auth_gate`; every other module asks :func:`user`), and its remembered
+  sign-in token's digest and cookie hand-off (:mod:`ui.remembered_sign_in`);
 * the shared view (month range and village) and the village names, set by the entry
   point before a page runs;
 * values a widget callback leaves for the next run (a map click, a picked table row),
@@ -27,6 +28,9 @@ from auth.roles import User
 # The sign-in: tests sign a user in by setting these three (as the form would).
 USER_KEY, SINCE_KEY, SEEN_KEY, EPOCH_KEY = "user", "auth_since", "auth_seen", "auth_epoch"
 NOTICE_KEY = "auth_notice"
+# The remembered sign-in (ui.remembered_sign_in): the digest of the session's token, never
+# the token, and the nonce of a cookie hand-off the browser has yet to make.
+TOKEN_KEY, HANDOFF_KEY = "auth_token", "auth_cookie_handoff"
 VIEW_KEY, VILLAGE_NAMES_KEY = "current_view", "village_names"
 SUBGRID_HANDOFF = "_village_subgrid_handoff"
 
@@ -45,20 +49,44 @@ def user_name() -> str:
     return getattr(user(), "username", None) or "（未登录）"
 
 
-def start_user_session(signed_in: User, epoch: str, now: float) -> None:
-    """Record a sign-in: the user, when it signed in and was last seen, its epoch."""
+def start_user_session(signed_in: User, epoch: str, now: float, since: float | None = None) -> None:
+    """Record a sign-in: the user, when it signed in (``since``, default ``now``; a
+    remembered sign-in keeps its first one) and was last seen, its epoch."""
     st.session_state[USER_KEY] = signed_in
-    st.session_state[SINCE_KEY] = now
+    st.session_state[SINCE_KEY] = now if since is None else since
     st.session_state[SEEN_KEY] = now
     st.session_state[EPOCH_KEY] = epoch
 
 
 def end_user_session() -> User | None:
-    """Forget the signed-in user and its times; returns who it was."""
+    """Forget the signed-in user, its times and its token; returns who it was."""
     ended = st.session_state.pop(USER_KEY, None)
-    for key in (SINCE_KEY, SEEN_KEY, EPOCH_KEY):
+    for key in (SINCE_KEY, SEEN_KEY, EPOCH_KEY, TOKEN_KEY):
         st.session_state.pop(key, None)
     return ended
+
+
+def token_digest() -> str | None:
+    """The digest of the session's remembered sign-in token (None: not remembered)."""
+    return st.session_state.get(TOKEN_KEY)
+
+
+def set_token_digest(value: str) -> None:
+    """Hold the session to the remembered sign-in token of digest ``value``."""
+    st.session_state[TOKEN_KEY] = value
+
+
+def cookie_handoff() -> str | None:
+    """The nonce of the cookie hand-off the page has yet to make, if any."""
+    return st.session_state.get(HANDOFF_KEY)
+
+
+def set_cookie_handoff(nonce: str | None) -> None:
+    """Ask the page to make the hand-off ``nonce`` (None: nothing left to hand off)."""
+    if nonce is None:
+        st.session_state.pop(HANDOFF_KEY, None)
+    else:
+        st.session_state[HANDOFF_KEY] = nonce
 
 
 def replace_user(current: User) -> None:

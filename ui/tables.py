@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
 import polars as pl
 import streamlit as st
 
@@ -130,3 +131,56 @@ def show_records(frame: pl.DataFrame, name: str, key: str) -> None:
         return
     st.dataframe(frame, width="stretch", hide_index=True)
     export_buttons(frame, name, key=key)
+
+
+# Lights of metrics.scorecard_reading.lights as cell backgrounds (soft, readable text).
+LIGHT_COLOURS = {"红": "#f8d0cc", "黄": "#fbe8b0", "绿": "#d6ecd2"}
+# The figures a scorecard shows first (with the unit's name); the rest on demand.
+SCORECARD_FIRST = (
+    "compliant_share",
+    "study_coverage",
+    "on_time_resolve_rate",
+    "overdue_at_end",
+    "fortress_index",
+    "stars",
+    "rank",
+)
+
+
+def show_scorecard(
+    cards: pl.DataFrame, name: str, export_name: str, key: str, all_columns: bool = False
+) -> pl.DataFrame:
+    """A lit scorecard (``name``: the glossary key of the unit's name column) (``cards`` from metrics.scorecard_reading.lights, worst first):
+    the unit's name pinned, each judged figure on its red/amber/green background, the
+    first figures only unless ``all_columns``, a 说明 column where the rank disagrees
+    with the figures. Downloads hold every column, without colours."""
+    figures = SCORECARD if all_columns else SCORECARD_FIRST
+    columns: list[Column] = [("unit_name", name), *figures]
+    if "rank_reason" in cards.columns and cards["rank_reason"].is_not_null().any():
+        columns.append("rank_reason")
+    shown = labelled(cards, columns)
+    lit = {entry(key).header: f"{key}_light" for key in figures if f"{key}_light" in cards.columns}
+    backgrounds = pd.DataFrame(
+        {
+            header: [
+                f"background-color: {LIGHT_COLOURS[v]}" if v in LIGHT_COLOURS else ""
+                for v in cards[light].to_list()
+            ]
+            for header, light in lit.items()
+        }
+    )
+    frame = shown.to_pandas()
+    styled = frame.style.apply(
+        lambda _: backgrounds.reindex(columns=frame.columns, fill_value=""), axis=None
+    )
+    configs = column_configs(columns)
+    configs[entry(name).header] = st.column_config.Column(pinned=True)
+    st.dataframe(
+        styled,
+        width="stretch",
+        hide_index=True,
+        column_config=configs,
+        height=rows_height(cards.height),
+    )
+    export_buttons(labelled(cards, scorecard_columns(name)), export_name, key=key)
+    return shown

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from metrics.filters import LEVEL_LABELS
-from metrics.glossary import change_text, entry, value_text
+from metrics.glossary import change_text, entry, is_flat, value_text
 from store.months import range_label
 from ui import session
 from ui.names import village_name
@@ -34,11 +34,19 @@ def metric_card(
     border: bool = False,
 ) -> None:
     """A card of metric ``key``: the glossary's label (with the unit where the value
-    text lacks it), its value, and its change as the glossary writes it."""
+    text lacks it), its value, and its change as the glossary writes it — green when
+    it went the good way, red the bad way, neither (and no arrow) for 持平 or for a
+    figure with no better direction."""
+    m = entry(key)
+    flat = is_flat(key, change)
+    better = m.higher_is_better
+    colour = "off" if flat or better is None else ("normal" if better else "inverse")
     container.metric(
-        entry(key).card_label,
+        m.card_label,
         value_text(key, value),
         delta=change_text(key, change),
+        delta_color=colour,
+        delta_arrow="off" if flat else "auto",
         help=help,
         border=border,
     )

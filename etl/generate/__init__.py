@@ -34,6 +34,7 @@ import polars as pl
 from etl.canonical_csv import write_canonical_csv
 from etl.generate.activities import activities
 from etl.generate.evaluations import deductions, evaluations
+from etl.generate.lists import add_list_records
 from etl.generate.replicas import replicate, write_boundaries
 from etl.generate.reports import report_snapshot, reports
 from etl.generate.seasons import last_complete_month
@@ -43,6 +44,7 @@ from store.contracts import (
     ATTENDANCE,
     DEDUCTION,
     EVALUATION,
+    LIST_KINDS,
     PERSON,
     REPORT,
     SERVICE_POINT,
@@ -58,11 +60,13 @@ DEFAULT_MONTHS = 24
 # The monthly files in the order they are written (and loaded: activities before
 # the sign-ins that refer to them).
 MONTHLY_FILES = {
+    "person": PERSON,  # a roster update, in the month it happens
     "activity": ACTIVITY,
     "attendance": ATTENDANCE,
     "report": REPORT,
     "evaluation": EVALUATION,
     "deduction": DEDUCTION,
+    **{kind.name: kind for kind in LIST_KINDS},  # the four lists' records (etl.generate.lists)
 }
 
 
@@ -106,6 +110,7 @@ def generate(
     town = Town(registry, rng)
 
     per_month = _monthly_frames(town, month_list, rng)
+    per_month = add_list_records(town, month_list, per_month, seed)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,9 @@
 
 Every member has a fixed engagement, so some are habitually absent; members over 75
 are mostly reached at home (``送学上门``) for study; younger ones sometimes join
-online; the roster's start and end dates decide who is on a roll.
+online; the roster's start and end dates decide who is on a roll. Ordinary members
+take turns at the sub-grid's 接待日 and 巡查 (党员轮值) and join 志愿服务, the more
+engaged the more often: what the 先锋指数's 作用发挥 counts.
 """
 
 from __future__ import annotations
@@ -23,9 +25,17 @@ def roll_for(town: Town, here: np.ndarray, kind_: str, rng: np.random.Generator)
         lead = town.with_role(here, "子网格长")
         helpers = town.with_role(here, "网格员")
         extra = helpers[rng.random(helpers.size) < 0.3]
-        return np.concatenate([lead, extra])
+        return np.concatenate([lead, extra, _on_duty(town, here, ROTA["reception"], rng)])
     if kind_ == "网格长巡查":
-        return town.with_role(here, "子网格长", "网格员")
+        grid = town.with_role(here, "子网格长", "网格员")
+        guides = town.with_role(here, "总网格长", "网格指导员")
+        return np.concatenate(
+            [
+                grid,
+                guides[rng.random(guides.size) < 0.5],
+                _on_duty(town, here, ROTA["patrol"], rng),
+            ]
+        )
     if kind_ == "党员议事会":
         core = town.with_role(here, "子网格长", "网格员", "总网格长", "网格指导员")
         rest = town.with_role(here, "党员")
@@ -38,10 +48,21 @@ def roll_for(town: Town, here: np.ndarray, kind_: str, rng: np.random.Generator)
             [
                 vols[rng.random(vols.size) < 0.45],
                 grid[rng.random(grid.size) < 0.5],
-                mem[rng.random(mem.size) < 0.12 * town.engagement[mem]],
+                mem[rng.random(mem.size) < ROTA["volunteer"] * town.engagement[mem] ** 2],
             ]
         )
     raise ValueError(kind_)
+
+
+# The chance that an ordinary member of the sub-grid is asked to an activity of this
+# kind, times the member's engagement (squared for 志愿服务, which members choose).
+ROTA = {"reception": 0.09, "patrol": 0.09, "volunteer": 0.32}
+
+
+def _on_duty(town: Town, here: np.ndarray, chance: float, rng: np.random.Generator) -> np.ndarray:
+    """The ordinary members of the sub-grid on duty at an activity (党员轮值)."""
+    members = town.with_role(here, "党员")
+    return members[rng.random(members.size) < chance * town.engagement[members]]
 
 
 def roll_call(

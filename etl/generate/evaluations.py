@@ -1,4 +1,10 @@
-"""Half-year evaluations (in the June and December files) and occasional deductions."""
+"""Half-year evaluations (in the June and December files) and occasional deductions.
+
+Deductions are drawn from the deduction catalogue (``data/config/deductions.toml``,
+:mod:`store.deduction_catalogue`), only among the items that no metric scores already
+(a sub-grid that held no 主题党日 is marked down by 制度落实; a 反向扣分 for it too
+would count the failure twice), the heavier ones more rarely.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,25 @@ import numpy as np
 import polars as pl
 
 from etl.generate.town import Town
+from store.deduction_catalogue import DeductionItem, read_catalogue
 
-DEDUCTION_ITEMS = {
-    "subgrid": [
-        ("未按规定召开主题党日", 2),
-        ("民情事项超期未办结", 2),
-        ("网格巡查记录缺失", 1),
-        ("台账资料报送不及时", 1),
-    ],
-    "person": [("无故缺席组织生活", 2), ("履职不到位被通报", 3), ("违反廉洁纪律", 5)],
-}
+# Monthly chance of a deduction per sub-grid (times 1.6 − diligence), per member on
+# the roll and per village (times 1.6 − diligence).
+SUBGRID_DEDUCTION_RATE = 0.06
+PERSON_DEDUCTION_RATE = 0.0015
+VILLAGE_DEDUCTION_RATE = 0.03
+
+
+def deduction_items(catalogue: tuple[DeductionItem, ...]) -> dict[str, tuple[list, np.ndarray]]:
+    """Per kind of unit: the counted catalogue items and the chance of drawing each
+    (inversely proportional to the square of the points: serious failures are rare)."""
+    out = {}
+    for kind in ("subgrid", "person", "village"):
+        items = [i for i in catalogue if i.counted and i.applies_to == kind]
+        if items:
+            odds = np.array([1.0 / i.points**2 for i in items])
+            out[kind] = (items, odds / odds.sum())
+    return out
 
 
 def evaluations(
@@ -59,36 +74,52 @@ def evaluations(
     return out
 
 
-def deductions(town: Town, month_list: list[date], rng: np.random.Generator) -> pl.DataFrame:
-    """Deductions of sub-grids and people, each with the ``file_month`` that holds it."""
+def deductions(
+    town: Town,
+    month_list: list[date],
+    rng: np.random.Generator,
+    catalogue: tuple[DeductionItem, ...] | None = None,
+) -> pl.DataFrame:
+    """Deductions of sub-grids, people and villages, each with the ``file_month`` that
+    holds it; items and points from ``catalogue`` (default: the configured one)."""
+    drawn = deduction_items(read_catalogue() if catalogue is None else catalogue)
     rows = []
     members = town.members(np.arange(len(town.pid)))
+
+    def draw(kind: str, unit: str, y: int, m: int, ndays: int, mi: int) -> None:
+        items, p = drawn[kind]
+        item = items[int(rng.choice(len(items), p=p))]
+        day = date(y, m, int(rng.integers(1, ndays + 1)))
+        rows.append((day, unit, item.item, item.points, mi))
+
     for mi, month in enumerate(month_list):
         y, m = month.year, month.month
         ndays = calendar.monthrange(y, m)[1]
-        for sg in town.subgrids["subgrid_id"].to_list():
-            if rng.random() < 0.06 * (1.6 - town.subgrid_diligence[sg]):
-                item, points = DEDUCTION_ITEMS["subgrid"][
-                    int(rng.integers(len(DEDUCTION_ITEMS["subgrid"])))
-                ]
-                rows.append((date(y, m, int(rng.integers(1, ndays + 1))), sg, item, points, mi))
-        day = np.datetime64(date(y, m, 15))
-        active = town.active(members, day)
-        for i in active[rng.random(active.size) < 0.0015]:
-            item, points = DEDUCTION_ITEMS["person"][
-                int(rng.integers(len(DEDUCTION_ITEMS["person"])))
-            ]
-            rows.append(
-                (date(y, m, int(rng.integers(1, ndays + 1))), str(town.pid[i]), item, points, mi)
-            )
-    return pl.DataFrame(
+        if "subgrid" in drawn:
+            for sg in town.subgrids["subgrid_id"].to_list():
+                chance = SUBGRID_DEDUCTION_RATE * (1.6 - town.subgrid_diligence[sg])
+                if rng.random() < chance:
+                    draw("subgrid", sg, y, m, ndays, mi)
+        if "person" in drawn:
+            active = town.active(members, np.datetime64(date(y, m, 15)))
+            for i in active[rng.random(active.size) < PERSON_DEDUCTION_RATE]:
+                draw("person", str(town.pid[i]), y, m, ndays, mi)
+        if "village" in drawn:
+            for v, dil in town.village_diligence.items():
+                if rng.random() < VILLAGE_DEDUCTION_RATE * (1.6 - dil):
+                    draw("village", v, y, m, ndays, mi)
+    frame = pl.DataFrame(
         rows,
         schema={
             "deduction_date": pl.Date,
             "unit_id": pl.String,
             "item": pl.String,
-            "points": pl.Int64,
+            "points": pl.Float64,
             "file_month": pl.Int64,
         },
         orient="row",
     ).sort("deduction_date", "unit_id", "item")
+    # Whole points are written as an office writes them (2, not 2.0).
+    if (frame["points"] % 1 == 0).all():
+        frame = frame.with_columns(pl.col("points").cast(pl.Int64))
+    return frame

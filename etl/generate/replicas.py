@@ -22,9 +22,13 @@ ID_COLUMNS = {
     "person": ("person_id", "village_id", "subgrid_id"),
     "activity": ("activity_id", "village_id", "subgrid_id", "place_id", "organizer_id"),
     "attendance": ("activity_id", "person_id"),
-    "report": ("report_id", "subgrid_id", "reporter_id"),
+    "report": ("report_id", "subgrid_id", "reporter_id", "meeting_id"),
     "evaluation": ("unit_id",),
     "deduction": ("unit_id",),
+    "pairing": ("pair_id", "village_id", "mentor_id", "member_id"),
+    "decision": ("matter_id", "village_id"),
+    "study_notice": ("notice_id", "village_id", "issuer_id"),
+    "duty_rating": ("person_id",),
 }
 
 

@@ -2,10 +2,12 @@
 
 Diligence drives how many issues are reported and how fast they are handled. Each
 report's accept, verify, escalate and resolve delays are log-normal (安全稳定 fastest),
-some run past their limit, some are never accepted, a few are refused (不予受理: the
-time of the refusal in 受理时间 and nothing after it) and a few stay open. A month's
-file holds the state at the end of that month: a report still open then comes back,
-same id, in the file of the month of its next step (latest state wins on load).
+some run past their limit, a few are refused (不予受理: the time of the refusal in
+受理时间 and nothing after it), and a few stall: left 待受理 or 处理中 for weeks to a
+few months before they move on (never for years: an office chases what it has on its
+督办清单, so what is open at the end of the data is recent). A month's file holds the
+state at the end of that month: a report still open then comes back, same id, in the
+file of the month of its next step (latest state wins on load).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ VERIFY_DELAY = {"安全稳定": (3.0, 0.8), "_": (14.0, 0.9)}
 ESCALATE_DELAY = {"安全稳定": (4.0, 0.8), "_": (30.0, 0.8)}
 RESOLVE_DELAY = {"安全稳定": (14.0, 0.8), "_": (60.0, 0.9)}
 ESCALATE_SHARE = {"矛盾纠纷": 0.40, "安全稳定": 0.35, "_": 0.20}
+# How long a stalled report waits (days, uniform): past every limit, never for years.
+STALL_DAYS = (20.0, 110.0)
 
 
 def reports(town: Town, month_list: list[date], rng: np.random.Generator) -> dict:
@@ -78,7 +82,7 @@ def reports(town: Town, month_list: list[date], rng: np.random.Generator) -> dic
                         town.role[pool] == "网格志愿者",
                     ],
                     [6.0, 3.0, 1.2],
-                    0.15,
+                    0.35,
                 )
                 reporter = None
                 if pool.size:
@@ -110,15 +114,21 @@ def reports(town: Town, month_list: list[date], rng: np.random.Generator) -> dic
     resolve = after + delay(RESOLVE_DELAY)
     level = np.where(escalated_mask, np.where(rng.random(n) < 0.8, "总网格", "镇"), "子网格")
 
-    never_accepted = rng.random(n) < 0.012
-    refused = ~never_accepted & (rng.random(n) < 0.03)
-    stays_open = ~never_accepted & ~refused & (rng.random(n) < 0.02)
+    stalls_unaccepted = rng.random(n) < 0.012
+    refused = ~stalls_unaccepted & (rng.random(n) < 0.03)
+    stalls_open = ~stalls_unaccepted & ~refused & (rng.random(n) < 0.02)
     nat = np.datetime64("NaT")
-    accept = np.where(never_accepted, nat, accept)
-    verify = np.where(never_accepted | refused, nat, verify)
-    escalate = np.where(never_accepted | refused, nat, escalate)
-    resolve = np.where(never_accepted | refused | stays_open, nat, resolve)
-    level = np.where(never_accepted | refused, "子网格", level)
+    verify = np.where(refused, nat, verify)
+    escalate = np.where(refused, nat, escalate)
+    resolve = np.where(refused, nat, resolve)
+    level = np.where(refused, "子网格", level)
+    # A stalled report waits STALL_DAYS before its next step, then moves on as usual.
+    stall = (rng.uniform(*STALL_DAYS, n) * 86400).astype("int64").astype("timedelta64[s]")
+    accept = np.where(stalls_unaccepted, accept + stall, accept)
+    shift = np.where(stalls_unaccepted | stalls_open, stall, np.timedelta64(0, "s"))
+    verify = np.where(stalls_unaccepted, verify + stall, verify)
+    escalate = np.where(stalls_unaccepted, escalate + stall, escalate)
+    resolve = resolve + shift
 
     limit_h = np.where(fast, 48.0, 168.0)
     total_h = (resolve - reported).astype("timedelta64[s]").astype("float64") / 3600
@@ -126,6 +136,7 @@ def reports(town: Town, month_list: list[date], rng: np.random.Generator) -> dic
     sat = np.clip(sat, 1, 5)
 
     summaries = [SUMMARIES[c][int(rng.integers(len(SUMMARIES[c])))] for c in cat]
+    late_entry = rng.random(n) < 0.02
     return {
         "report_id": [r[0] for r in rows],
         "subgrid_id": [r[1] for r in rows],
@@ -140,7 +151,7 @@ def reports(town: Town, month_list: list[date], rng: np.random.Generator) -> dic
         "handling_level": level,
         "refused": refused,
         "satisfaction": sat,
-        "late_entry": rng.random(n) < 0.02,
+        "late_entry": late_entry,
     }
 
 

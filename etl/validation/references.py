@@ -43,6 +43,14 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("report", "reporter_id", ("person",)),
     Reference("evaluation", "unit_id", ("subgrid", "village", "person")),
     Reference("deduction", "unit_id", ("subgrid", "village", "person")),
+    Reference("report", "meeting_id", ("activity",)),
+    Reference("pairing", "village_id", ("village",)),
+    Reference("pairing", "mentor_id", ("person",)),
+    Reference("pairing", "member_id", ("person",)),
+    Reference("decision", "village_id", ("village",)),
+    Reference("study_notice", "village_id", ("village",)),
+    Reference("study_notice", "issuer_id", ("person",)),
+    Reference("duty_rating", "person_id", ("person",)),
 )
 
 REFERENCE_REASONS = {
@@ -78,6 +86,8 @@ class Context:
     missing: dict[tuple[int, str], pl.Series]
     subgrid_village: pl.DataFrame  # subgrid_id, village_id
     today: date
+    # person_id, role of the people a 履职评价 rates (database ∪ upload), else None.
+    person_roles: pl.DataFrame | None = None
 
 
 def build_context(con: duckdb.DuckDBPyConnection, parts: Sequence[Part], today: date) -> Context:
@@ -111,7 +121,16 @@ def build_context(con: duckdb.DuckDBPyConnection, parts: Sequence[Part], today: 
         mine = [p.typed.select("subgrid_id", "village_id") for p in by_kind.get("subgrid", [])]
         if mine:
             subgrids = pl.concat([*mine, subgrids]).unique("subgrid_id", keep="first")
-    return Context(ids, missing, subgrids, today)
+    roles = _person_roles(con, by_kind) if "duty_rating" in by_kind else None
+    return Context(ids, missing, subgrids, today, roles)
+
+
+def _person_roles(con: duckdb.DuckDBPyConnection, by_kind: dict[str, list[Part]]) -> pl.DataFrame:
+    """The role of every person (the upload's roster first): a duty is rated only on
+    the people who hold its role."""
+    stored = con.sql("SELECT person_id, role FROM person").pl()
+    mine = [p.typed.select("person_id", "role") for p in by_kind.get("person", [])]
+    return pl.concat([*mine, stored]).unique("person_id", keep="first")
 
 
 def _distinct_references(parts: Sequence[Part]) -> dict[tuple[int, str], pl.Series]:

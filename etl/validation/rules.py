@@ -16,6 +16,7 @@ from etl.raw_table import ROW
 from etl.validation.duplicates import duplicate_rule_rows
 from etl.validation.findings import Rule
 from etl.validation.lifecycle_rules import REPORT_STEPS, lifecycle_rules
+from etl.validation.list_rules import list_rules
 from etl.validation.references import Context, reference_rules
 from etl.validation.typed_table import Part
 from store.contracts import ENUMS, Kind
@@ -31,6 +32,8 @@ EVENT_COLUMNS = {
     "attendance": ("signed_at",),
     "report": REPORT_STEPS,
     "deduction": ("deduction_date",),
+    "decision": ("supervised_on", "proposed_on", "deliberated_on", "resolved_on", "published_on"),
+    "study_notice": ("issued_on",),
 }
 
 # (min, max, reason) per numeric column.
@@ -84,12 +87,12 @@ def column_rules(
             rules.append(Rule(c.name, text.is_null(), "必填项为空"))
         if c.name in clean:
             pass
-        elif (kind.name, c.name) == ("evaluation", "period"):
+        elif c.name == "period":  # a half-year: 测评期间, 评价期间
             rules.append(
                 Rule(
                     c.name,
                     text.is_not_null() & col.is_null(),
-                    "测评期间应写作 2026H1、2026H2 或 2026年上半年",
+                    f"{c.header}应写作 2026H1、2026H2 或 2026年上半年",
                 )
             )
         elif c.dtype == "timestamp":
@@ -190,14 +193,15 @@ def kind_rules(kind: Kind, present: set[str], ctx: Context) -> list[Rule]:
                 "先锋指数的对象应为人员编号，不是子网格或村居编号",
             )
         )
-    if kind.name == "evaluation" and has("period"):
+    if has("period"):
         start = pl.date(
             pl.col("period").str.slice(0, 4).cast(pl.Int32, strict=False),
             pl.when(pl.col("period").str.ends_with("1")).then(1).otherwise(7),
             1,
         )
-        rules.append(Rule("period", start > ctx.today, f"测评期间尚未开始（今天是 {ctx.today}）"))
-    return rules
+        header = kind.column("period").header
+        rules.append(Rule("period", start > ctx.today, f"{header}尚未开始（今天是 {ctx.today}）"))
+    return rules + list_rules(kind, present, ctx)
 
 
 def check_part(part: Part, ctx: Context) -> pl.DataFrame:

@@ -56,7 +56,8 @@ PARSED = ("date", "timestamp", "int", "float")
 
 
 def _is_period(kind: Kind, column: ct.Column) -> bool:
-    return (kind.name, column.name) == ("evaluation", "period")
+    # A half-year (测评期间 of evaluations, 评价期间 of 履职评价): 2026H1 or 2026年上半年.
+    return column.name == "period"
 
 
 def _fast(kind: Kind, column: ct.Column) -> tuple[pl.Expr, pl.Expr | None]:

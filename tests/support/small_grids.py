@@ -17,7 +17,9 @@ from polars.testing import assert_frame_equal
 
 from etl.rollups import refresh
 from etl.schema import create_schema
+from etl.zero_reports import declare_zero_report
 from store.database import connect
+from store.months import parse_month
 
 
 def ts(text: str | None) -> datetime | None:
@@ -118,7 +120,11 @@ class GridBuilder:
         if status is None:
             status = "已办结" if resolved else ("处理中" if accepted else "待受理")
         self.con.execute(
-            "INSERT INTO report VALUES (?, ?, ?, ?, '摘要', ?, ?, ?, NULL, ?, '子网格', ?, ?)",
+            # Named columns: the report table gains optional ones (meeting_id).
+            "INSERT INTO report (report_id, subgrid_id, reporter_id, category, summary,"
+            " reported_at, accepted_at, verified_at, escalated_at, resolved_at,"
+            " handling_level, status, satisfaction)"
+            " VALUES (?, ?, ?, ?, '摘要', ?, ?, ?, NULL, ?, '子网格', ?, ?)",
             [
                 report_id,
                 subgrid_id,
@@ -151,6 +157,11 @@ class GridBuilder:
             "INSERT INTO deduction VALUES (?, ?, ?, ?)",
             [d(day), unit_id, item or f"扣分{self._seq}", points],
         )
+
+    def zero_report(self, village_id: str, month: str, *kinds: str) -> None:
+        """Declare 零报告 for ``kinds`` of a village's month (``YYYY-MM``): it had
+        nothing to report, which is not 未报送."""
+        declare_zero_report(self.con, village_id, parse_month(month), kinds, "test")
 
     def finish(self) -> duckdb.DuckDBPyConnection:
         """Build the rollups (as every load does) and hand over the connection."""
