@@ -33,7 +33,7 @@ st.set_page_config(
     page_title="漕泾镇网格化党建看板",
     page_icon="🚩",  # an emoji favicon is drawn in the page; a material icon is fetched from Google
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto"  # collapsed on a phone, open on a desk,
 )
 
 

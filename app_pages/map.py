@@ -15,6 +15,7 @@ import polars as pl
 import streamlit as st
 
 from metrics import batch
+from metrics.config import default_config
 from metrics.explain import explain
 from metrics.filters import LEVEL_LABELS
 from metrics.glossary import label
@@ -29,6 +30,7 @@ from ui.map import add_village_outlines, build_deck, fit_view, selection_target
 from ui.map_records import (
     MAP_METRICS,
     TOOLTIP_HTML,
+    band_edges,
     label_records,
     legend_html,
     map_polygons,
@@ -80,7 +82,10 @@ def draw_map(
 ) -> None:
     """The deck with its legend; a click is remembered for the next run. ``places``
     are the service stations and points, ``named`` the units labelled on the map."""
-    polygons, edges = map_polygons(features, values, metric, level)
+    stars = default_config().fortress.stars
+    fixed = band_edges(metric, stars)
+    polygons, edges = map_polygons(features, values, metric, level, fixed)
+    names = {float(t.min): t.label for t in stars} if metric == "fortress_index" else None
     centre, zoom = fit_view(features)
     points, labels = point_records(places), label_records(named)
     deck = build_deck(polygons, points, labels, TOOLTIP_HTML, centre, zoom)
@@ -100,7 +105,7 @@ def draw_map(
         )
     with legend_col:
         has_missing = any(p["value"] is None for p in polygons)
-        st.markdown(legend_html(metric, edges, has_missing), unsafe_allow_html=True)
+        st.markdown(legend_html(metric, edges, has_missing, names), unsafe_allow_html=True)
         if level == "subgrid":
             st.caption("点击子网格进入子网格详情；点击服务站、服务点进入村居详情。")
         else:

@@ -54,12 +54,6 @@ from ui.widgets import empty_notice, method_note, metric_card, scope_label
 
 PICKER_KEY, PENDING_PICK = "subgrid_pick", "_subgrid_pick"
 KPI_SHOWN = ("compliant_share", "study_coverage", "on_time_resolve_rate", "fortress_index")
-REQUIREMENT_COLUMNS = (
-    ("label", "requirement"),
-    "min_count",
-    "held",
-    ("met_text", "requirement", "达标情况"),
-)
 NOT_REACHED_COLUMNS = ("person_id", "name", "months_not_reached")
 OPEN_COLUMNS = (
     "report_id",
@@ -158,28 +152,26 @@ def headline(kpi: pl.DataFrame, card: dict, siblings: int) -> None:
 
 
 def requirements(reqs: pl.DataFrame) -> None:
-    """制度落实: the sub-grid requirements met and missing in the latest data month."""
+    """制度落实: the sub-grid requirements met and missing in the latest data month, one
+    line each (a list rather than a table: it reads on a phone without scrolling)."""
     if reqs.is_empty():
         st.subheader("制度落实")
         empty_notice("活动台账数据")
         return
     st.subheader(f"制度落实（{month_label(reqs['month'][0])}）")
-    met = reqs.filter(pl.col("met"))["label"].to_list()
     missing = reqs.filter(~pl.col("met"))
     if missing.is_empty():
-        st.success(f"制度清单 {reqs.height} 项要求全部达到：{'、'.join(plain(m) for m in met)}。")
+        st.success(f"制度清单 {reqs.height} 项要求全部达到。")
     else:
-        lacking = "；".join(
-            f"{plain(r['label'])}（应开展≥{r['min_count']}次，已开展{r['held']}次）"
-            for r in missing.iter_rows(named=True)
+        names = "、".join(plain(n) for n in missing["label"])
+        st.warning(f"未达到 {missing.height} 项（共 {reqs.height} 项）：{names}。")
+    st.markdown(
+        "\n".join(
+            f"- **{plain(r['label'])}**：已开展 {r['held']} 次（应开展 ≥{r['min_count']} 次）"
+            f" · {':green[已达标]' if r['met'] else ':red[未达标]'}"
+            for r in reqs.iter_rows(named=True)
         )
-        st.warning(f"未达到 {missing.height} 项：{lacking}。")
-        if met:
-            st.caption(f"已达到 {len(met)} 项：{'、'.join(plain(m) for m in met)}。")
-    shown = reqs.with_columns(
-        met_text=pl.when(pl.col("met")).then(pl.lit("已达标")).otherwise(pl.lit("未达标"))
     )
-    show_table(shown, REQUIREMENT_COLUMNS, "子网格_制度落实", key="subgrid_requirements")
 
 
 def study_follow_up(missing: pl.DataFrame) -> None:

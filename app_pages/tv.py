@@ -11,6 +11,7 @@ stays.
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from metrics.alerts import alerts
@@ -45,31 +46,42 @@ MAP_METRIC = "fortress_index"
 MAP_HEIGHT, MAP_WIDTH = 860, 1400
 
 
-def kpi_view(view: View) -> None:
-    """The four KPIs of the scope with 环比 and 同比."""
-    frame = query(kpis, to_filter(view))
-    values = {row["kpi"]: row for row in frame.iter_rows(named=True)}
+def kpi_data(view: View) -> dict:
+    """The scope's KPIs, the ranges they are compared with, and 本月要点."""
+    f = to_filter(view)
+    frame = query(kpis, f)
+    previous, year = f.previous(), f.year_before()
+    return {
+        "values": {row["kpi"]: row for row in frame.iter_rows(named=True)},
+        "note": f"环比：与{range_label(previous.start, previous.end)}相比；"
+        f"同比：与{range_label(year.start, year.end)}相比。",
+        "points": query(highlights, f, masked=not sees_names()),
+    }
+
+
+def kpi_view(data: dict) -> None:
+    """The four KPIs of the scope with 环比 and 同比, and 本月要点."""
+    values = data["values"]
     if all((values.get(k) or {}).get("value") is None for k in CARDS):
         st.info("所选月份没有可计算关键指标的数据。")
         return
-    previous, year = to_filter(view).previous(), to_filter(view).year_before()
-    note = (
-        f"环比：与{range_label(previous.start, previous.end)}相比；"
-        f"同比：与{range_label(year.start, year.end)}相比。"
-    )
-    st.html(tv.kpi_cards([values[k] for k in CARDS], note))
-    points = query(highlights, to_filter(view), masked=not sees_names())
-    st.html(tv.points("本月要点", points))
+    st.html(tv.kpi_cards([values[k] for k in CARDS], data["note"]))
+    st.html(tv.points("本月要点", data["points"]))
 
 
-def scorecard_view(view: View) -> None:
-    """The parts' scorecard, worst first, lit red/amber/green by the alert thresholds."""
+def scorecard_data(view: View) -> tuple[str, pl.DataFrame]:
+    """The level of the parts and their scorecard, worst first, with its lights."""
     level = parts_level(view)
     cards = query(scorecard, parts_filter(view))
-    if cards.is_empty():
+    return level, (lights(cards, level) if not cards.is_empty() else cards)
+
+
+def scorecard_view(data: tuple[str, pl.DataFrame]) -> None:
+    """The parts' scorecard, worst first, lit red/amber/green by the alert thresholds."""
+    level, ordered = data
+    if ordered.is_empty():
         st.info("所选月份没有成绩单数据。")
         return
-    ordered = lights(cards, level)
     headers = ["村居" if level == "village" else "子网格", *(label(k) for k in SCORE_KEYS)]
     headers.append(label("rank"))
     rows = []
@@ -89,13 +101,17 @@ def scorecard_view(view: View) -> None:
     )
 
 
-def alerts_view(view: View) -> None:
-    """预警: red first, each with its unit, owner and reason (owners masked per role)."""
-    frame = query(alerts, to_filter(view))
+def alerts_data(view: View) -> pl.DataFrame:
+    """The alerts of the scope, red first, owners as the role may see them."""
+    return mask_columns(query(alerts, to_filter(view)), "owner")
+
+
+def alerts_view(frame: pl.DataFrame) -> None:
+    """预警: red first, each with its unit, owner and reason; what does not fit is counted."""
     if frame.is_empty():
         st.success("所选期间没有需要预警的村居或子网格。")
         return
-    shown = mask_columns(frame, "owner").head(ALERTS_SHOWN)
+    shown = frame.head(ALERTS_SHOWN)
     rows = [
         [
             tv.Cell(r["level"], dot=LEVEL_COLOURS.get(r["level"])),
@@ -117,8 +133,8 @@ def alerts_view(view: View) -> None:
     )
 
 
-def map_view(view: View) -> None:
-    """The parts coloured by the 堡垒指数, with the legend in the screen's type."""
+def map_data(view: View) -> dict:
+    """The map of the parts coloured by the 堡垒指数, built, and its legend."""
     level = parts_level(view)
     values = query(scorecard, to_filter(view, level))
     features, _ = query(boundaries, level, view.village_id)
@@ -129,13 +145,22 @@ def map_view(view: View) -> None:
     deck = build_deck(
         polygons, point_records(places), label_records(units), TOOLTIP_HTML, centre, zoom
     )
+    # pydeck's "use the default style" marker: without it Streamlit's map asks
+    # basemaps.cartocdn.com for a base map style (a request off the server's origin).
+    deck.map_style = "__MAP_STYLE__"
     for layer in deck.layers:
         if layer.id == LABEL_LAYER_ID:
             layer.get_size = 26  # the page map's 14 px cannot be read across a room
-    map_col, legend_col = st.columns([5, 1])
-    map_col.pydeck_chart(deck, height=MAP_HEIGHT, key=f"tv_map_{level}")
     has_missing = any(p["value"] is None for p in polygons)
-    legend_col.html(f"<div class='tv-legend'>{legend_html(MAP_METRIC, edges, has_missing)}</div>")
+    legend = legend_html(MAP_METRIC, edges, has_missing)
+    return {"deck": deck, "legend": legend, "key": f"tv_map_{level}"}
+
+
+def map_view(data: dict) -> None:
+    """The map with the legend in the screen's type."""
+    map_col, legend_col = st.columns([5, 1])
+    map_col.pydeck_chart(data["deck"], height=MAP_HEIGHT, key=data["key"])
+    legend_col.html(f"<div class='tv-legend'>{data['legend']}</div>")
 
 
 def draw_page() -> None:
@@ -144,10 +169,10 @@ def draw_page() -> None:
     tv.enter_tv_mode()
     parts = "各村居" if parts_level(view) == "village" else "各子网格"
     views = [
-        tv.TvView("关键指标", lambda: kpi_view(view)),
-        tv.TvView(f"{parts}成绩单", lambda: scorecard_view(view)),
-        tv.TvView("预警", lambda: alerts_view(view)),
-        tv.TvView(f"{label(MAP_METRIC)}地图", lambda: map_view(view)),
+        tv.TvView("关键指标", lambda: kpi_data(view), kpi_view),
+        tv.TvView(f"{parts}成绩单", lambda: scorecard_data(view), scorecard_view),
+        tv.TvView("预警", lambda: alerts_data(view), alerts_view),
+        tv.TvView(f"{label(MAP_METRIC)}地图", lambda: map_data(view), map_view),
     ]
     scope = f"{village_name(view.village_id)} · {range_label(view.start, view.end)}"
     tv.rotate(views, seconds, scope)

@@ -120,10 +120,13 @@ def prepare(work: Path, kinds: tuple[str, ...] = ("attendance", "report")) -> di
                 data = _replicate_text(text, _id_headers(name, True), n).write_csv().encode()
                 registry.append((f"{name}.csv", data))
             load_uploads(con, registry, "bench")
-            # The activities: sign-ins refer to theirs; reports (例会编号, which replicas
-            # keep as written) to the original town's.
-            copies = n if kind == "attendance" else 1
-            activities = _replicate_text(activity, _id_headers("activity", False), copies)
+            # The activities the file refers to: every one for sign-ins, the meetings a
+            # report names (例会编号) for reports (all of them would exceed a file's limit).
+            referred = activity
+            if kind == "report":
+                meetings = texts["report"]["例会编号"].drop_nulls().unique().implode()
+                referred = activity.filter(pl.col("活动编号").is_in(meetings))
+            activities = _replicate_text(referred, _id_headers("activity", False), n)
             load_uploads(con, [("activity.csv", activities.write_csv().encode())], "bench")
             con.execute("CHECKPOINT").fetchall()
         finally:

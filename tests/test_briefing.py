@@ -132,7 +132,7 @@ def test_a_period_without_data_exits_1_and_writes_nothing(sample_db, tmp_path, c
     out = tmp_path / "x.pdf"
     assert main(["--period", "2019-01", "--out", str(out), "--db", str(sample_db)]) == 1
     assert "2019年1月没有数据" in capsys.readouterr().err and not out.exists()
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         with pytest.raises(NoData):
             build(con, parse_period("2030H1"))
@@ -142,7 +142,7 @@ def test_a_period_without_data_exits_1_and_writes_nothing(sample_db, tmp_path, c
 
 def test_every_character_of_the_briefing_is_in_the_embedded_font(sample_db):
     """No missing glyphs: every character the PDF typesets is in Noto Sans CJK SC."""
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         briefing = build(con, parse_period("2026-10"))
     finally:
@@ -174,7 +174,7 @@ def test_the_month_pdf_shows_the_dashboards_figures(month_pdf, sample_db):
     text = flat(pdf_text(month_pdf))
     assert "漕泾镇网格化党建月度通报" in text and "全镇·2026年10月" in text
     assert "本月要点" in text and "主要指标" in text and "村居排名" in text
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         scope = Filter(LATEST, LATEST, "town")
         cards = scorecard(con, scope.at_level("village"))
@@ -225,7 +225,7 @@ def test_pages_are_numbered_fonts_embedded_and_rendered(month_pdf, tmp_path):
 def test_names_are_masked_for_a_leader_and_shown_to_the_office(
     tmp_path_factory, month_pdf, sample_db, users
 ):
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         red = alerts(con, Filter(LATEST, LATEST, "town")).filter(pl.col("level") == "红色")
     finally:
@@ -260,7 +260,7 @@ def test_the_half_year_pdf(tmp_path_factory, sample_db, users):
     assert "漕泾镇网格化党建半年通报" in text and "2026年下半年" in text
     assert "数据截至2026年10月" in text  # the half-year is not over in the sample
     assert "本期要点" in text
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         points = highlights(con, Filter(date(2026, 7, 1), date(2026, 12, 1)), shown_name=mask_name)
     finally:
@@ -270,7 +270,7 @@ def test_the_half_year_pdf(tmp_path_factory, sample_db, users):
 
 @pytest.mark.slow
 def test_the_xlsx_holds_the_same_rows_coloured(sample_db):
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         briefing = build(con, parse_period("2026-10"))
     finally:

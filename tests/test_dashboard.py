@@ -26,7 +26,7 @@ def test_overview_shows_the_database_numbers(sample_db, monkeypatch):
     assert values["在册党员"] == f"{expected.party_members:,}"
     assert values["开展活动（场）"] == f"{expected.activities:,}"
     assert values["收集民情民意（件）"] == f"{expected.reports:,}"
-    assert expected.activities > 500
+    assert expected.activities > 300  # a town's month, not a handful
 
 
 @pytest.mark.slow

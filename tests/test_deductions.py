@@ -154,7 +154,7 @@ def test_the_town_total_is_the_member_weighted_mean_of_its_villages(con):
 
 
 def test_sample_town_total_is_its_villages_mean(sample_db):
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         h1 = Filter.parse("2026-01", "2026-06", "village")
         villages = assessment(con, h1)

@@ -78,6 +78,12 @@ def shot(page: Page, name: str) -> None:
 
 
 def test_every_page_renders_without_exceptions(server, page):
+    origin = server["url"].rstrip("/")
+    elsewhere = []  # every request that leaves the server's origin (offices run offline)
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((origin, "data:", "blob:")) else elsewhere.append(r.url),
+    )
     page.goto(server["url"])
     sign_in(page)
     for info in PAGES:
@@ -91,6 +97,7 @@ def test_every_page_renders_without_exceptions(server, page):
             assert page.locator(".js-plotly-plot").count() > 0, info.key
         if info.key == "map":
             assert page.locator("canvas").count() > 0
+    assert elsewhere == []
 
 
 def _latest_month_text(page: Page) -> str:

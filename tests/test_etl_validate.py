@@ -21,7 +21,7 @@ REPORT_HEADER = (
     "办结时间,办理层级,办理状态,满意度"
 )
 P1, P2 = "CJ01-P0004", "CJ01-P0005"  # people of sub-grid CJ01-01 in the shipped registry
-OLD_ACTIVITY = "HD202610-CJ01-01-007"  # an activity of the sample's last month
+OLD_ACTIVITY = "HD202610-CJ01-01-001"  # the first activity of a sub-grid in the last sample month
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ MONTH = Filter.parse("2026-09", "2026-09")
 
 @pytest.fixture(scope="module")
 def con(sample_db):
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     yield con
     con.close()
 

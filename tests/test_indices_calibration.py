@@ -260,7 +260,7 @@ LEVELS = ("subgrid", "village", "town")
     ids=["2026H1", "2026H2-so-far"],
 )
 def test_sample_grades_are_plausible(sample_db, start, end):
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         spread = grade_distribution(con, Filter.parse(start, end, "subgrid"))
     finally:
@@ -273,7 +273,7 @@ def test_sample_grades_are_plausible(sample_db, start, end):
 
 
 def test_sample_surveys_feed_both_indices(sample_db):
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         h1 = Filter.parse("2026-01", "2026-06", "village")
         fortress = fortress_by_unit(Context.of(con, h1))

@@ -18,8 +18,10 @@ from metrics import Filter
 from metrics.indices import vanguard_members
 from metrics.overview import scorecard
 from metrics.registry import service_points, subgrids
+from store.paths import REPO_ROOT
 from tests.support.page_runs import computed, copy_with_august_emptied, deck_specs, run_page, texts
 from ui.map import (
+    BLANK_STYLE_URL,
     LABEL_LAYER_ID,
     OUTLINE_LAYER_ID,
     POINT_LAYER_ID,
@@ -68,8 +70,9 @@ def test_village_map_shows_14_polygons_with_the_metrics_values(sample_db, monkey
         assert all(field in p for p in polygons)
     first = expected.row(0, named=True)
     record = next(p for p in polygons if p["unit_id"] == first["unit_id"])
-    assert record["metric_text"] == f"平均堡垒指数：{first['fortress_index']:.1f}"
-    assert first["stars"] in record["fortress_text"]
+    # Coloured by the 堡垒指数, the tooltip names it once, with its stars.
+    assert record["metric_text"] == f"平均堡垒指数：{first['fortress_index']:.1f} {first['stars']}"
+    assert record["fortress_text"] == ""
     assert first["grade"] in record["vanguard_text"]
     assert record["name"] == first["unit_name"]
     # Higher values get a different (deeper) colour than lower ones.
@@ -84,8 +87,11 @@ def test_village_map_shows_14_polygons_with_the_metrics_values(sample_db, monkey
     assert by_id[LABEL_LAYER_ID]["characterSet"] == "auto"
     assert {label["text"] for label in by_id[LABEL_LAYER_ID]["data"]} == set(expected["unit_name"])
     assert all(layer.get("id") for layer in by_id.values())
-    # No base map: nothing to fetch from the internet.
-    assert not deck_specs(at)[0].get("mapStyle")
+    # A blank base style from our own origin (a relative path, and the file is shipped):
+    # nothing to fetch from the internet.
+    style = deck_specs(at)[0].get("mapStyle")
+    assert style == BLANK_STYLE_URL and "://" not in style
+    assert json.loads((REPO_ROOT / "static" / "map-style.json").read_text())["sources"] == {}
 
     page = texts(at)
     assert "示意" in page and "GeoJSON" in page  # illustrative boundaries, how to replace

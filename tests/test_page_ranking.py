@@ -39,6 +39,7 @@ def assert_table_equals(table, expected, moves=None):
     """The page's table holds the assessment rows, rounded to two decimals, in rank order."""
     assert table["编号"].tolist() == expected["unit_id"].to_list()
     assert table["考核排名"].tolist() == expected["rank"].to_list()
+
     # Shown with two decimals: within half a hundredth of the exact value.
     def shown(values):
         return pytest.approx(values.to_list(), abs=0.005 + 1e-9)

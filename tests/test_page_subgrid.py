@@ -109,11 +109,18 @@ def test_deep_link_shows_the_metrics_numbers_and_keeps_the_url(app, busy_subgrid
     matrix = computed(app, coverage.coverage_matrix, f).filter(
         (pl.col("level") == "subgrid") & (pl.col("unit_id") == busy_subgrid)
     )
-    shown = table_with(at, "达标情况")
-    assert shown["要求"].to_list() == matrix["label"].to_list()
-    assert shown["已开展（次）"].to_list() == matrix["held"].to_list()
+    (listed,) = [m.value for m in at.markdown if "已开展" in m.value]
     met = [m >= n > 0 for m, n in zip(matrix["months_met"], matrix["months"], strict=True)]
-    assert shown["达标情况"].to_list() == ["已达标" if m else "未达标" for m in met]
+    expected = [
+        f"- **{r['label']}**：已开展 {r['held']} 次（应开展 ≥{r['min_count']} 次） · "
+        + (":green[已达标]" if ok else ":red[未达标]")
+        for r, ok in zip(matrix.iter_rows(named=True), met, strict=True)
+    ]
+    assert listed.splitlines() == expected
+    if all(met):
+        assert f"制度清单 {matrix.height} 项要求全部达到。" in texts(at)
+    else:
+        assert f"未达到 {met.count(False)} 项" in texts(at)
 
     # Members not reached: metrics.study.not_reached of the sub-grid, full names for 镇办.
     missing = computed(app, not_reached, f).filter(pl.col("subgrid_id") == busy_subgrid)
@@ -170,7 +177,7 @@ def test_a_secretary_is_refused_another_villages_subgrid(app, busy_subgrid):
     at = run_page(app, "subgrid", link(busy_subgrid), user=secretary(VILLAGE))
     assert not at.exception and not at.error
     assert at.query_params["subgrid"] == busy_subgrid
-    assert table_with(at, "达标情况").height > 0
+    assert table_with(at, "身份").height > 0
 
 
 def test_an_unknown_or_mismatched_subgrid_leaves_a_notice_and_the_picker(app):

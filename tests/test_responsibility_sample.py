@@ -30,7 +30,7 @@ LAST_HALF = Filter(date(2026, 5, 1), date(2026, 10, 1))
 
 @pytest.fixture(scope="module")
 def con(sample_db):
-    connection = connect(sample_db, read_only=True)
+    connection = connect(sample_db)  # the in-process app holds it read-write: same configuration
     yield connection
     connection.close()
 

@@ -75,7 +75,7 @@ def item_of(con, source: str, village: str | None = None) -> dict:
 def test_the_sweep_opens_one_item_per_source_fact(swept, sample_db):
     path, result = swept
     month = Filter(LATEST, LATEST, "town")
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         reports = overdue(con, month)
         red = alerts(con, month).filter(pl.col("level") == "红色")
@@ -295,7 +295,7 @@ def test_reads_are_held_to_the_village_scope(swept):
 
 
 def test_a_database_without_items_reads_as_empty(sample_db):
-    con = connect(sample_db, read_only=True)
+    con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
         assert items(con).is_empty() and status_counts(con)["待办"] == 0
         assert period_summary(con, LATEST, LATEST)["opened"].sum() == 0

@@ -28,6 +28,7 @@ POLYGON_LAYER_ID = "units"
 POINT_LAYER_ID = "service_points"
 LABEL_LAYER_ID = "labels"
 OUTLINE_LAYER_ID = "village_outlines"
+BLANK_STYLE_URL = "app/static/map-style.json"  # static/map-style.json
 TOWN_CENTRE = (121.420, 30.793)  # 漕泾镇 (lon, lat): the view when there is no boundary
 
 
@@ -43,22 +44,30 @@ def bins(values: Iterable[float | None], count: int = len(PALETTE)) -> list[floa
     return [low + i * step for i in range(count + 1)]
 
 
+def band_colours(bands: int) -> list[tuple[int, int, int]]:
+    """``bands`` colours spread over the palette, lightest first."""
+    if bands <= 1:
+        return [PALETTE[-1]]
+    last = len(PALETTE) - 1
+    return [PALETTE[round(i * last / (bands - 1))] for i in range(bands)]
+
+
 def colour(value: float | None, edges: list[float]) -> list[int]:
-    """RGBA colour of ``value`` on the palette for the given bin edges."""
+    """RGBA colour of ``value`` on the palette for the given band edges (a value
+    on an edge belongs to the band above it, as a star threshold does)."""
     if value is None or not edges or math.isnan(value):
         return [*NO_DATA, 160]
-    for i in range(len(PALETTE)):
-        if value <= edges[i + 1] or i == len(PALETTE) - 1:
-            return [*PALETTE[i], 200]
-    return [*PALETTE[-1], 200]  # pragma: no cover
+    colours = band_colours(len(edges) - 1)
+    band = sum(1 for edge in edges[1:-1] if value >= edge)
+    return [*colours[band], 200]
 
 
 def legend(edges: list[float], fmt=lambda v: f"{v:.1f}") -> list[dict]:
     """One entry per colour: its hex value and the range it stands for."""
     out = []
-    for i, rgb in enumerate(PALETTE):
-        if not edges:
-            break
+    if not edges:
+        return out
+    for i, rgb in enumerate(band_colours(len(edges) - 1)):
         hex_colour = "#{:02x}{:02x}{:02x}".format(*rgb)
         out.append({"colour": hex_colour, "range": f"{fmt(edges[i])} – {fmt(edges[i + 1])}"})
     return out
@@ -68,14 +77,16 @@ def polygon_records(
     features: Iterable[Mapping],
     values: Mapping[str, float | None],
     details: Mapping[str, Mapping[str, str]] | None = None,
+    edges: list[float] | None = None,
 ) -> tuple[list[dict], list[float]]:
     """Flat records (one per polygon ring) for a PolygonLayer, plus the bin edges used.
 
     ``features`` are GeoJSON features with ``unit_id`` and ``name`` properties;
-    ``details`` adds tooltip fields per unit (already formatted text).
+    ``details`` adds tooltip fields per unit (already formatted text); ``edges`` are
+    fixed band edges (default: equal bins over the values shown).
     """
     features = list(features)
-    edges = bins(values.get(f["properties"]["unit_id"]) for f in features)
+    edges = edges or bins(values.get(f["properties"]["unit_id"]) for f in features)
     records = []
     for feature in features:
         props = feature["properties"]
@@ -153,13 +164,15 @@ def build_deck(
     label_layer.background = True
     label_layer.get_background_color = [255, 255, 255, 200]
     label_layer.background_padding = [3, 1, 3, 1]
-    label_layer.get_pixel_offset = [0, 16]  # below the station marker near the label point
+    label_layer.get_pixel_offset = [0, -18]  # above the station marker: never covered by it
     view = pdk.ViewState(longitude=center[0], latitude=center[1], zoom=zoom, pitch=0)
     return pdk.Deck(
         layers=[polygon_layer, point_layer, label_layer],
         initial_view_state=view,
-        map_provider=None,
-        map_style=None,
+        # A blank style from our own origin: without one Streamlit fills in a carto base
+        # map fetched from basemaps.cartocdn.com, unreachable offline.
+        map_provider="carto",
+        map_style=BLANK_STYLE_URL,
         tooltip={"html": tooltip_html, "style": {"fontSize": "13px"}},
     )
 

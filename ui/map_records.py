@@ -61,19 +61,44 @@ def unit_details(scorecard: pl.DataFrame, metric: str, level: str) -> dict[str, 
     hint = "点击查看村居详情" if level == "village" else "点击查看所属村居详情"
     details = {}
     for row in scorecard.iter_rows(named=True):
+        gone = row.get("reported") is False and is_missing(row[metric])
+        shown = "未报送" if gone else value_text(metric, row[metric])
+        if metric == "fortress_index" and row["stars"]:
+            shown += f" {row['stars']}"
         details[row["unit_id"]] = {
             "level": level,
             "value": row[metric],
-            "metric_text": f"{label(metric)}：{value_text(metric, row[metric])}",
-            "fortress_text": fortress_text(row["fortress_index"], row["stars"], row["surveyed"]),
+            "metric_text": f"{label(metric)}：{shown}",
+            # The tooltip names the 堡垒指数 once: not again when it is the map's colour.
+            "fortress_text": ""
+            if metric == "fortress_index"
+            else fortress_text(row["fortress_index"], row["stars"], row["surveyed"]),
             "vanguard_text": vanguard_text(row["vanguard_index"], row["grade"], row["members"]),
-            "hint": hint,
+            "hint": "本期数据未报送，见“报送情况”" if gone else hint,
         }
     return details
 
 
+# Fixed bands: the 堡垒指数 by its star levels (indices.toml), rates by the same
+# cut-offs whatever the data's spread, so one village's fine sub-grids never look "worst".
+RATE_EDGES = [0.0, 0.4, 0.55, 0.7, 0.85, 1.0]
+
+
+def band_edges(metric: str, stars=None) -> list[float] | None:
+    """The fixed colour bands of ``metric`` (None: equal bins over the values)."""
+    if metric == "fortress_index" and stars:
+        return sorted({0.0, 100.0, *(float(t.min) for t in stars)})
+    if entry(metric).kind == "rate":
+        return RATE_EDGES
+    return None
+
+
 def map_polygons(
-    features: Sequence[Mapping], scorecard: pl.DataFrame, metric: str, level: str
+    features: Sequence[Mapping],
+    scorecard: pl.DataFrame,
+    metric: str,
+    level: str,
+    edges: list[float] | None = None,
 ) -> tuple[list[dict], list[float]]:
     """PolygonLayer records coloured by ``metric`` plus the colour bin edges.
 
@@ -92,7 +117,7 @@ def map_polygons(
     for feature in features:
         details.setdefault(feature["properties"]["unit_id"], blank)
     values = {unit: d["value"] for unit, d in details.items()}
-    records, edges = polygon_records(features, values, details)
+    records, edges = polygon_records(features, values, details, edges)
     village_of = {f["properties"]["unit_id"]: f["properties"]["village_id"] for f in features}
     for record in records:
         record["village_id"] = village_of[record["unit_id"]]
@@ -131,8 +156,14 @@ def label_records(units: pl.DataFrame, name_column: str = "name") -> list[dict]:
     ]
 
 
-def legend_html(metric: str, edges: list[float], has_missing: bool) -> str:
-    """The legend beside the map: colour → range of the metric, markers, no data."""
+def legend_html(
+    metric: str,
+    edges: list[float],
+    has_missing: bool,
+    band_names: Mapping[float, str] | None = None,
+) -> str:
+    """The legend beside the map: which end is good, colour → range of the metric (with
+    name of a band by its lower edge in ``band_names``, e.g. the stars), markers, no data."""
     swatch = (
         "<div style='display:flex;align-items:center;margin:3px 0'>"
         "<span style='display:inline-block;width:18px;height:14px;background:{c};"
@@ -140,12 +171,21 @@ def legend_html(metric: str, edges: list[float], has_missing: bool) -> str:
         "<span style='font-size:0.9rem'>{t}</span></div>"
     )
     rows = [f"<div style='font-weight:600;margin-bottom:4px'>{label(metric)}</div>"]
-    for item in reversed(legend(edges, lambda v: value_text(metric, v))):  # high on top
+    better = entry(metric).higher_is_better
+    if better is not None:
+        rows.append(
+            "<div style='font-size:0.8rem;color:#555;margin-bottom:4px'>"
+            f"颜色越深越{'好' if better else '差'}</div>"
+        )
+    names = dict(band_names or {})
+    bands = legend(edges, lambda v: value_text(metric, v))
+    for item, low in reversed(list(zip(bands, edges[:-1], strict=True))):
+        text = f"{names[low]} {item['range']}" if low in names else item["range"]
         # Polygons are drawn at alpha 200/255: the swatch matches what the map shows.
-        rows.append(swatch.format(c=item["colour"], t=item["range"], r="2px", o=0.8))
+        rows.append(swatch.format(c=item["colour"], t=text, r="2px", o=0.8))
     if has_missing or not edges:
         grey = "#{:02x}{:02x}{:02x}".format(*NO_DATA)
-        rows.append(swatch.format(c=grey, t="无数据", r="2px", o=0.65))
+        rows.append(swatch.format(c=grey, t="未报送或无数据", r="2px", o=0.65))
     rows.append("<div style='font-weight:600;margin:10px 0 4px'>标记</div>")
     for text, rgba in MARKER_LEGEND:
         colour = "#{:02x}{:02x}{:02x}".format(*rgba[:3])

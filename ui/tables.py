@@ -150,8 +150,8 @@ SCORECARD_FIRST = (
 def show_scorecard(
     cards: pl.DataFrame, name: str, export_name: str, key: str, all_columns: bool = False
 ) -> pl.DataFrame:
-    """A lit scorecard (``name``: the glossary key of the unit's name column) (``cards`` from metrics.scorecard_reading.lights, worst first):
-    the unit's name pinned, each judged figure on its red/amber/green background, the
+    """A lit scorecard (``cards`` from metrics.scorecard_reading.lights, worst first;
+    ``name`` the glossary key of the unit's name column): the unit's name pinned, each judged figure on its red/amber/green background, the
     first figures only unless ``all_columns``, a 说明 column where the rank disagrees
     with the figures. Downloads hold every column, without colours."""
     figures = SCORECARD if all_columns else SCORECARD_FIRST

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -78,6 +79,8 @@ STYLE = """<style>
 .st-key-tv_screen .tv-legend span[style*="width:18px"] { width: 36px !important;
   height: 28px !important; }
 .st-key-tv_screen [data-testid="stAlert"] p { font-size: 32px; }
+.st-key-tv_screen [data-testid="stElementToolbar"],
+.st-key-tv_screen [data-testid="stDeckGlJsonChartZoomButton"] { display: none !important; }
 .st-key-tv_screen .tv-points { margin-top: 30px; border-left: 8px solid #C8102E;
   background: #faf6f6; padding: 18px 28px; }
 .st-key-tv_screen .tv-points h3 { font-size: 40px; margin: 0 0 10px; padding: 0; }
@@ -90,10 +93,15 @@ STYLE = """<style>
 
 @dataclass(frozen=True)
 class TvView:
-    """One view of the rotation: its title and how to draw it."""
+    """One view of the rotation: its title, how to read its data and how to draw it.
+
+    Reading comes first and drawing after, so that the screen changes at once rather
+    than showing the new title over the old view while the numbers are computed.
+    """
 
     title: str
-    draw: Callable[[], None]
+    load: Callable[[], Any]
+    draw: Callable[[Any], None]
 
 
 def seconds_per_view() -> tuple[int, str | None]:
@@ -124,7 +132,7 @@ def rotate(views: Sequence[TvView], seconds: int, scope_text: str) -> None:
 
     @st.fragment(run_every=seconds)
     def turn() -> None:
-        user = checked_user()
+        user = session.user()
         if user is None:
             st.rerun()  # the whole app: its entry script shows the sign-in form
         metric_scope.set_scope(user.village_scope)
@@ -133,9 +141,10 @@ def rotate(views: Sequence[TvView], seconds: int, scope_text: str) -> None:
         shown = views[index]
         begin_snapshot()
         try:
+            data = shown.load()
             with st.container(key=SCREEN_KEY):
                 st.html(bar(shown.title, scope_text, index, len(views)))
-                shown.draw()
+                shown.draw(data)
         finally:
             end_snapshot()
 
