@@ -151,9 +151,10 @@ def show_scorecard(
     cards: pl.DataFrame, name: str, export_name: str, key: str, all_columns: bool = False
 ) -> pl.DataFrame:
     """A lit scorecard (``cards`` from metrics.scorecard_reading.lights, worst first;
-    ``name`` the glossary key of the unit's name column): the unit's name pinned, each judged figure on its red/amber/green background, the
-    first figures only unless ``all_columns``, a 说明 column where the rank disagrees
-    with the figures. Downloads hold every column, without colours."""
+    ``name`` the glossary key of the unit's name column): the name pinned, each judged
+    figure on its red/amber/green background, the first figures only unless
+    ``all_columns``, a 说明 column where the rank disagrees with the figures. Downloads
+    hold every column, without colours."""
     figures = SCORECARD if all_columns else SCORECARD_FIRST
     columns: list[Column] = [("unit_name", name), *figures]
     if "rank_reason" in cards.columns and cards["rank_reason"].is_not_null().any():
