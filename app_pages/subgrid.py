@@ -167,8 +167,8 @@ def requirements(reqs: pl.DataFrame) -> None:
         st.warning(f"未达到 {missing.height} 项（共 {reqs.height} 项）：{names}。")
     st.markdown(
         "\n".join(
-            f"- **{plain(r['label'])}**：已开展 {r['held']} 次（应开展 ≥{r['min_count']} 次）"
-            f" · {':green[已达标]' if r['met'] else ':red[未达标]'}"
+            f"- {':green[已达标]' if r['met'] else ':red[未达标]'} **{plain(r['label'])}**："
+            f"已开展 {r['held']} 次，应开展 ≥{r['min_count']} 次"
             for r in reqs.iter_rows(named=True)
         )
     )

@@ -3,10 +3,9 @@ and the rows behind each number (see docs/pages.md, 村居详情).
 
 The village is the view's (sidebar or link ``?village=CJ03``). Without one the page
 offers a picker that makes the choice the shared view (and so the URL), rather than
-a page-local choice a copied link would lose. A click on a sub-grid (map, ranking)
-preselects it for the rows, handed over in the session (``ui.session.hand_subgrid``):
-the shared filters rewrite the query string to from/to/village, so a ``subgrid`` URL
-parameter would not survive to this page.
+a page-local choice a copied link would lose. A sub-grid ticked in the sub-grids'
+table opens 子网格详情 (``ui.subgrid_link``); a sub-grid handed over in the session
+(``ui.session.hand_subgrid``) is preselected for the rows.
 """
 
 from __future__ import annotations

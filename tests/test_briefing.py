@@ -262,7 +262,7 @@ def test_the_half_year_pdf(tmp_path_factory, sample_db, users):
     assert "本期要点" in text
     con = connect(sample_db)  # the in-process app holds it read-write: same configuration
     try:
-        points = highlights(con, Filter(date(2026, 7, 1), date(2026, 12, 1)), shown_name=mask_name)
+        points = highlights(con, Filter(date(2026, 7, 1), date(2026, 12, 1)), masked=True)
     finally:
         con.close()
     assert points and all(flat(p) in text for p in points)  # 总览's 本月要点, word for word

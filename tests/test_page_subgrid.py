@@ -112,8 +112,8 @@ def test_deep_link_shows_the_metrics_numbers_and_keeps_the_url(app, busy_subgrid
     (listed,) = [m.value for m in at.markdown if "已开展" in m.value]
     met = [m >= n > 0 for m, n in zip(matrix["months_met"], matrix["months"], strict=True)]
     expected = [
-        f"- **{r['label']}**：已开展 {r['held']} 次（应开展 ≥{r['min_count']} 次） · "
-        + (":green[已达标]" if ok else ":red[未达标]")
+        f"- {':green[已达标]' if ok else ':red[未达标]'} **{r['label']}**："
+        f"已开展 {r['held']} 次，应开展 ≥{r['min_count']} 次"
         for r, ok in zip(matrix.iter_rows(named=True), met, strict=True)
     ]
     assert listed.splitlines() == expected

@@ -1,7 +1,8 @@
 """会议室大屏: the look and the rotation of the meeting-room TV (``?screen=tv``).
 
 A TV at 1920×1080 is read from across the room (about 4 m): text is at least 28 px,
-key figures about 120 px, and nothing needs a pointer. The sidebar, the header and the
+key figures about 120 px (scaled down with a narrower screen), and nothing needs a
+pointer. The sidebar, the header and the
 toolbar are hidden; every rule of the big type is scoped to the screen's container
 (class ``st-key-tv_screen``), so nothing leaks into the other pages, and the hiding
 rules exist only while the TV page is shown.
@@ -39,52 +40,61 @@ SCREEN_KEY = "tv_screen"  # the container's key: its class st-key-tv_screen scop
 FOOTER_KEY = "tv_footer"
 LIGHT_CLASSES = {"红": "tv-red", "黄": "tv-amber", "绿": "tv-green"}
 
+# Sizes are set for 1920 px wide and follow the width (vw) within bounds, so that a
+# smaller TV or a laptop shows the same screen, smaller, rather than cut off.
 STYLE = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 [data-testid="stExpandSidebarButton"], header[data-testid="stHeader"],
 [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
 [data-testid="stMainBlockContainer"] { max-width: 100% !important;
   padding: 1.2rem 2.4rem 3rem !important; }
-.st-key-tv_screen { font-size: 30px; line-height: 1.35; color: #1f2430; }
-.st-key-tv_screen .tv-bar { display: flex; align-items: baseline; gap: 28px;
-  border-bottom: 4px solid #C8102E; padding-bottom: 10px; margin-bottom: 18px; }
-.st-key-tv_screen .tv-view { font-size: 56px; font-weight: 700; color: #C8102E; }
-.st-key-tv_screen .tv-scope { font-size: 34px; color: #444; flex: 1; }
-.st-key-tv_screen .tv-dots { font-size: 30px; color: #999; letter-spacing: 6px; }
+.st-key-tv_screen { font-size: clamp(16px, 1.57vw, 32px); line-height: 1.35; color: #1f2430; }
+.st-key-tv_screen .tv-bar { display: flex; flex-wrap: wrap; align-items: baseline;
+  gap: 0 1.5vw; border-bottom: 4px solid #C8102E; padding-bottom: 10px; margin-bottom: 18px; }
+.st-key-tv_screen .tv-view { font-size: clamp(28px, 2.92vw, 60px); font-weight: 700;
+  color: #C8102E; }
+.st-key-tv_screen .tv-scope { font-size: clamp(18px, 1.78vw, 36px); color: #444; flex: 1; }
+.st-key-tv_screen .tv-dots { font-size: clamp(16px, 1.57vw, 32px); color: #999;
+  letter-spacing: 6px; }
 .st-key-tv_screen .tv-dots b { color: #C8102E; }
-.st-key-tv_screen .tv-cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 28px; }
-.st-key-tv_screen .tv-card { border: 3px solid #e3e3e3; border-radius: 18px; padding: 28px 30px; }
-.st-key-tv_screen .tv-card-label { font-size: 40px; font-weight: 600; }
-.st-key-tv_screen .tv-card-value { font-size: 120px; font-weight: 700; line-height: 1.15;
-  margin: 12px 0; font-variant-numeric: tabular-nums; }
-.st-key-tv_screen .tv-change { font-size: 34px; margin-top: 6px; }
+.st-key-tv_screen .tv-cards { display: grid; gap: 1.45vw;
+  grid-template-columns: repeat(auto-fit, minmax(min(100%, 240px), 1fr)); }
+.st-key-tv_screen .tv-card { border: 3px solid #e3e3e3; border-radius: 18px;
+  padding: 1.45vw 1.55vw; }
+.st-key-tv_screen .tv-card-label { font-size: clamp(20px, 2.08vw, 42px); font-weight: 600; }
+.st-key-tv_screen .tv-card-value { font-size: clamp(44px, 6.25vw, 128px); font-weight: 700;
+  line-height: 1.15; margin: 12px 0; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.st-key-tv_screen .tv-change { font-size: clamp(17px, 1.78vw, 36px); margin-top: 6px; }
 .st-key-tv_screen .tv-good { color: #1e7b34; }
 .st-key-tv_screen .tv-bad { color: #C8102E; }
 .st-key-tv_screen .tv-flat { color: #666; }
-.st-key-tv_screen .tv-note { font-size: 28px; color: #555; margin-top: 22px; }
-.st-key-tv_screen table.tv-table { width: 100%; border-collapse: collapse; font-size: 30px; }
+.st-key-tv_screen .tv-note { font-size: clamp(15px, 1.46vw, 30px); color: #555;
+  margin-top: 22px; }
+.st-key-tv_screen table.tv-table { width: 100%; border-collapse: collapse;
+  font-size: clamp(16px, 1.57vw, 32px); }
 .st-key-tv_screen .tv-table th { text-align: left; font-weight: 600; color: #555;
-  border-bottom: 3px solid #ccc; padding: 8px 14px; }
-.st-key-tv_screen .tv-table td { border-bottom: 1px solid #e6e6e6; padding: 8px 14px;
+  border-bottom: 3px solid #ccc; padding: 8px 0.75vw; }
+.st-key-tv_screen .tv-table td { border-bottom: 1px solid #e6e6e6; padding: 8px 0.75vw;
   white-space: nowrap; }
 .st-key-tv_screen .tv-table td.tv-wrap { white-space: normal; }
 .st-key-tv_screen .tv-table td.tv-num { text-align: right; font-variant-numeric: tabular-nums; }
 .st-key-tv_screen td.tv-red { background: #fbd5d5; color: #9b0d22; font-weight: 700; }
 .st-key-tv_screen td.tv-amber { background: #fde9c4; color: #7a4b00; font-weight: 700; }
 .st-key-tv_screen td.tv-green { color: #1e7b34; }
-.st-key-tv_screen .tv-dot { display: inline-block; width: 26px; height: 26px;
-  border-radius: 50%; margin-right: 10px; vertical-align: -3px; }
-.st-key-tv_screen .tv-legend { font-size: 30px; }
-.st-key-tv_screen .tv-legend span { font-size: 30px !important; }
-.st-key-tv_screen .tv-legend span[style*="width:18px"] { width: 36px !important;
-  height: 28px !important; }
-.st-key-tv_screen [data-testid="stAlert"] p { font-size: 32px; }
+.st-key-tv_screen .tv-dot { display: inline-block; width: 0.85em; height: 0.85em;
+  border-radius: 50%; margin-right: 10px; vertical-align: -0.1em; }
+.st-key-tv_screen .tv-legend span { font-size: clamp(16px, 1.57vw, 32px) !important; }
+.st-key-tv_screen .tv-legend div { font-size: clamp(16px, 1.57vw, 32px); }
+.st-key-tv_screen .tv-legend span[style*="width:18px"] { width: 1.2em !important;
+  height: 0.9em !important; }
+.st-key-tv_screen [data-testid="stAlert"] p { font-size: clamp(16px, 1.67vw, 34px); }
 .st-key-tv_screen [data-testid="stElementToolbar"],
 .st-key-tv_screen [data-testid="stDeckGlJsonChartZoomButton"] { display: none !important; }
-.st-key-tv_screen .tv-points { margin-top: 30px; border-left: 8px solid #C8102E;
-  background: #faf6f6; padding: 18px 28px; }
-.st-key-tv_screen .tv-points h3 { font-size: 40px; margin: 0 0 10px; padding: 0; }
-.st-key-tv_screen .tv-points li { font-size: 32px; margin: 6px 0; }
+.st-key-tv_screen .tv-points { margin-top: 1.6vw; border-left: 8px solid #C8102E;
+  background: #faf6f6; padding: 1vw 1.5vw; }
+.st-key-tv_screen .tv-points h3 { font-size: clamp(20px, 2.08vw, 42px); margin: 0 0 10px;
+  padding: 0; }
+.st-key-tv_screen .tv-points li { font-size: clamp(16px, 1.67vw, 34px); margin: 6px 0; }
 .st-key-tv_footer { position: fixed; left: 0; right: 0; bottom: 0; z-index: 10;
   background: #fff; padding: 2px 2.4rem; }
 .st-key-tv_footer p { font-size: 16px; color: #888; }
@@ -132,7 +142,7 @@ def rotate(views: Sequence[TvView], seconds: int, scope_text: str) -> None:
 
     @st.fragment(run_every=seconds)
     def turn() -> None:
-        user = session.user()
+        user = checked_user()
         if user is None:
             st.rerun()  # the whole app: its entry script shows the sign-in form
         metric_scope.set_scope(user.village_scope)
