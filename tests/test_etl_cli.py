@@ -46,7 +46,10 @@ def test_load_history_undo_round_trip(db, sample_dir, capsys):
     assert main(["load", "--db", str(db), "--user", "张三", str(sample_dir / LAST)]) == 0
     out = capsys.readouterr().out
     assert out.count("✓") == len(month_files(sample_dir, LAST))
-    assert "新增 524" in out and "已载入，批次" in out
+    activities = (
+        len((sample_dir / LAST / "activity.csv").read_text(encoding="utf-8-sig").splitlines()) - 1
+    )
+    assert f"新增 {activities}，" in out and "已载入，批次" in out
     assert main(["load", "--db", str(db), str(sample_dir / LAST / "activity.csv")]) == 0
     assert "内容完全相同，跳过" in capsys.readouterr().out
     assert main(["history", "--db", str(db), "--limit", "4"]) == 0
