@@ -25,6 +25,8 @@ resolves. Printed: rows/s, median seconds, process CPU seconds (user + system, a
 threads: steadier than wall time on a shared machine), peak RSS (MB) per method, the
 validated load split into the rollup refresh (``etl/rollups.py``) and the rest (the
 loader), and the ratios validated/bare (target ≥ 0.5) and validated/pandas (target > 1).
+Then :mod:`bench.load_spellings`: whole ``python -m etl load`` processes on the sign-ins
+with 签到时间 in every tolerated spelling, against a bare DuckDB process.
 """
 
 from __future__ import annotations

@@ -224,7 +224,7 @@ def parse_ints(s: pl.Series) -> pl.Series:
 
 
 def _canonical_width(text: pl.Expr, width: int) -> pl.Expr:
-    """Only cells as wide as the canonical format: a failing parse costs three times a
+    """Only cells as wide as the canonical format: a failing parse costs 3–4 times a
     good one (the parser retries the cell with a slower one), and a whole file in
     another spelling (``2026-10-05 14:30``) would pay it on every cell, twice."""
     return pl.when(text.str.len_bytes() == width).then(text)
