@@ -98,11 +98,12 @@ _SIGNED_IN_OR_REFUSED_JS = f"""() => !document.querySelector('{_SIGN_IN_FORM}')
 def sign_in(page, username: str, password: str) -> None:
     """Fill the sign-in form if it is shown (it is not before sign-in is wired in)."""
     wait_until_idle(page)
+    timeout_s = WAIT_S * patience()
     if page.get_by_label("用户名").count():
         page.get_by_label("用户名").fill(username)
         page.get_by_label("密码").fill(password)
         page.get_by_role("button", name="登录").click()
-        page.wait_for_function(_SIGNED_IN_OR_REFUSED_JS, timeout=90_000, polling=200)
+        page.wait_for_function(_SIGNED_IN_OR_REFUSED_JS, timeout=timeout_s * 1000, polling=200)
         wait_until_idle(page)
         refused = page.locator(_SIGN_IN_FORM).count()
         assert not refused, (
@@ -150,15 +151,23 @@ async def async_wait_until_idle(page, timeout_s: float | None = None, quiet_s: f
     raise TimeoutError("the page did not finish running")
 
 
-async def async_sign_in(page, username: str, password: str) -> None:
-    """:func:`sign_in` for the async API (waits on the form rather than a quiet second)."""
-    await page.wait_for_selector(f'{_SIGN_IN_FORM}, [data-testid="stSidebarNav"]')
+async def async_sign_in(page, username: str, password: str, timeout_s: float | None = None) -> None:
+    """:func:`sign_in` for the async API (waits on the form rather than a quiet second).
+
+    ``timeout_s`` (default :data:`WAIT_S` × :func:`patience`) bounds each wait: many
+    sessions signing in at once share the machine, so their caller scales it."""
+    timeout_s = timeout_s or WAIT_S * patience()
+    await page.wait_for_selector(
+        f'{_SIGN_IN_FORM}, [data-testid="stSidebarNav"]', timeout=timeout_s * 1000
+    )
     if await page.locator(_SIGN_IN_FORM).count():
         await page.get_by_label("用户名").fill(username)
         await page.get_by_label("密码").fill(password)
         await page.get_by_role("button", name="登录").click()
-        await page.wait_for_function(_SIGNED_IN_OR_REFUSED_JS, timeout=90_000, polling=200)
-    await async_wait_until_idle(page, quiet_s=0.5)
+        await page.wait_for_function(
+            _SIGNED_IN_OR_REFUSED_JS, timeout=timeout_s * 1000, polling=200
+        )
+    await async_wait_until_idle(page, timeout_s=timeout_s, quiet_s=0.5)
     if await page.locator(_SIGN_IN_FORM).count():
         alerts = await page.locator(_ALERTS).all_inner_texts()
         raise AssertionError(f"sign-in as {username} failed: {alerts}")
