@@ -87,7 +87,8 @@ def draw_map(
     polygons, edges = map_polygons(features, values, metric, level, fixed)
     names = {float(t.min): t.label for t in stars} if metric == "fortress_index" else None
     centre, zoom = fit_view(features)
-    points, labels = point_records(places), label_records(named)
+    points = point_records(places)
+    labels = label_records(named, points=points, zoom=zoom)
     deck = build_deck(polygons, points, labels, TOOLTIP_HTML, centre, zoom)
     if level == "subgrid":
         add_village_outlines(deck, query(boundaries, "village", view.village_id)[0])

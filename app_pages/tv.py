@@ -145,9 +145,7 @@ def map_data(view: View) -> dict:
     deck = build_deck(
         polygons, point_records(places), label_records(units), TOOLTIP_HTML, centre, zoom
     )
-    # pydeck's "use the default style" marker: without it Streamlit's map asks
-    # basemaps.cartocdn.com for a base map style (a request off the server's origin).
-    deck.map_style = "__MAP_STYLE__"
+    # No base map: build_deck's style (ui.map.BLANK_STYLE_URL), the page map's too.
     for layer in deck.layers:
         if layer.id == LABEL_LAYER_ID:
             layer.get_size = 26  # the page map's 14 px cannot be read across a room

@@ -12,6 +12,8 @@ BENCHMARKS = {
     "load": "bench.load_bench",
     "metrics": "bench.metrics_bench",
     "pages": "bench.pages_bench",
+    "browser": "bench.browser_bench",
+    "viewers": "bench.viewers_bench",
 }
 
 

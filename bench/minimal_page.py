@@ -2,7 +2,8 @@
 
 A title and one Plotly bar chart of a small Polars frame (14 villages), nothing else:
 no database, no sidebar, no cache. ``bench/pages_bench.py`` runs it through AppTest
-standalone (the headline baseline) and as a page of the dashboard's own navigation.
+standalone (the headline baseline) and as a page of the dashboard's own navigation;
+``python -m bench browser`` opens it as the second page of ``bench/minimal_app.py``.
 """
 
 import plotly.graph_objects as go

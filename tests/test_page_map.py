@@ -11,6 +11,7 @@ import json
 import re
 from datetime import date
 
+import polars as pl
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
@@ -18,7 +19,6 @@ from metrics import Filter
 from metrics.indices import vanguard_members
 from metrics.overview import scorecard
 from metrics.registry import service_points, subgrids
-from store.paths import REPO_ROOT
 from tests.support.page_runs import computed, copy_with_august_emptied, deck_specs, run_page, texts
 from ui.map import (
     BLANK_STYLE_URL,
@@ -26,7 +26,17 @@ from ui.map import (
     OUTLINE_LAYER_ID,
     POINT_LAYER_ID,
     POLYGON_LAYER_ID,
+    pixel,
+    rounded,
     selection_target,
+)
+from ui.map_records import (
+    LABEL_SIZE,
+    TOOLTIP_HTML,
+    label_offset,
+    label_records,
+    point_records,
+    unit_details,
 )
 
 DEFAULT = (date(2026, 10, 1), date(2026, 10, 1))  # the latest complete sample month
@@ -87,11 +97,19 @@ def test_village_map_shows_14_polygons_with_the_metrics_values(sample_db, monkey
     assert by_id[LABEL_LAYER_ID]["characterSet"] == "auto"
     assert {label["text"] for label in by_id[LABEL_LAYER_ID]["data"]} == set(expected["unit_name"])
     assert all(layer.get("id") for layer in by_id.values())
-    # A blank base style from our own origin (a relative path, and the file is shipped):
-    # nothing to fetch from the internet.
-    style = deck_specs(at)[0].get("mapStyle")
-    assert style == BLANK_STYLE_URL and "://" not in style
-    assert json.loads((REPO_ROOT / "static" / "map-style.json").read_text())["sources"] == {}
+    # No base map at all (decision 0017): the "no style" marker, no map provider, so
+    # nothing to fetch from the internet and no MapLibre canvas beside deck.gl's.
+    spec = deck_specs(at)[0]
+    assert spec.get("mapStyle") == BLANK_STYLE_URL == "__MAP_STYLE__"
+    assert "mapProvider" not in spec
+    # Labels carry their own pixel offset, clear of the markers; coordinates are rounded.
+    assert all(len(label["offset"]) == 2 for label in by_id[LABEL_LAYER_ID]["data"])
+    assert all(round(c, 5) == c for p in polygons for lon_lat in p["polygon"] for c in lon_lat)
+    # Tooltips never repeat a line.
+    for record in polygons + by_id[POINT_LAYER_ID]["data"]:
+        lines = [record[f] for f in ("name", "metric_text", "fortress_text", "vanguard_text")]
+        shown = [line for line in lines if line]
+        assert len(shown) == len(set(shown)), record
 
     page = texts(at)
     assert "示意" in page and "GeoJSON" in page  # illustrative boundaries, how to replace
@@ -115,6 +133,8 @@ def test_subgrid_level_and_another_metric(sample_db, monkeypatch):
     values = dict(expected.select("unit_id", "study_coverage").iter_rows())
     assert {p["unit_id"]: p["value"] for p in polygons} == pytest.approx(values, abs=1e-9)
     assert all(re.fullmatch(r"学习覆盖率：\d+\.\d%", p["metric_text"]) for p in polygons)
+    # A click on a sub-grid opens 子网格详情, and the hint says so.
+    assert {p["hint"] for p in polygons if p["value"] is not None} == {"点击查看子网格详情"}
     # A sub-grid is named with its village: 营房村第1网格.
     grids = computed(sample_db, subgrids)
     full_names = {s: v + n for s, v, n in grids.select("subgrid_id", "village_name", "name").rows()}
@@ -208,3 +228,94 @@ def test_bad_query_parameters_fall_back_with_a_notice(sample_db, monkeypatch):
     notices = texts(at)
     assert "2026-13" in notices and "XX" in notices
     assert len(layers(at)[POLYGON_LAYER_ID]["data"]) == 14
+
+
+# -- the records (ui.map_records, ui.map): tooltips without repeated lines, hints that
+# say where a click goes, labels clear of the markers, rounded coordinates.
+
+ROW = {
+    "unit_id": "CJ01",
+    "reported": True,
+    "fortress_index": 81.5,
+    "stars": "★★★★",
+    "surveyed": True,
+    "vanguard_index": 66.8,
+    "grade": "合格",
+    "members": 152,
+    "study_coverage": 0.8,
+}
+
+
+def test_the_coloured_index_is_named_once():
+    frame = pl.DataFrame([ROW])
+    fortress = unit_details(frame, "fortress_index", "village")["CJ01"]
+    assert fortress["fortress_text"] == "" and "★★★★" in fortress["metric_text"]
+    vanguard = unit_details(frame, "vanguard_index", "village")["CJ01"]
+    assert vanguard["vanguard_text"] == ""
+    assert "合格" in vanguard["metric_text"] and "152" in vanguard["metric_text"]
+    other = unit_details(frame, "study_coverage", "village")["CJ01"]
+    assert other["fortress_text"] and other["vanguard_text"]
+
+
+def test_hints_say_where_a_click_goes():
+    frame = pl.DataFrame([ROW])
+    assert unit_details(frame, "fortress_index", "village")["CJ01"]["hint"] == "点击查看村居详情"
+    assert unit_details(frame, "fortress_index", "subgrid")["CJ01"]["hint"] == "点击查看子网格详情"
+
+
+def test_a_marker_tooltip_says_its_kind_and_village_once():
+    places = pl.DataFrame(
+        {
+            "place_id": ["CJ01-S"],
+            "village_id": ["CJ01"],
+            "village_name": ["建龙社区"],
+            "name": ["党群服务站"],
+            "kind": ["服务站"],
+            "lon": [121.41],
+            "lat": [30.79],
+        }
+    )
+    (record,) = point_records(places)
+    assert record["name"] == "建龙社区党群服务站"
+    lines = [record[f] for f in ("metric_text", "fortress_text", "vanguard_text")]
+    assert not any("党群服务站" in line or "建龙社区" in line for line in lines)
+    assert record["hint"] == "点击查看建龙社区详情"
+    # Every field of the template is in the record (deck.gl would show "{field}").
+    for field in ("name", "metric_text", "fortress_text", "vanguard_text", "hint"):
+        assert "{" + field + "}" in TOOLTIP_HTML and field in record
+
+
+def _box_hits(text, at, offset, marker) -> bool:
+    width, height = LABEL_SIZE * len(text) + 6, LABEL_SIZE + 4
+    cx, cy = at[0] + offset[0], at[1] + offset[1]
+    x, y, r = marker
+    nx = min(max(x, cx - width / 2), cx + width / 2)
+    ny = min(max(y, cy - height / 2), cy + height / 2)
+    return (x - nx) ** 2 + (y - ny) ** 2 < r * r
+
+
+def test_a_label_moves_off_a_marker_above_its_point():
+    at = (1000.0, 1000.0)
+    assert label_offset("建龙社区", at, []) == [0, -18]
+    above = (1000.0, 982.0, 9.0)  # a station right where the label would go
+    offset = label_offset("建龙社区", at, [above])
+    assert offset != [0, -18]
+    assert not _box_hits("建龙社区", at, offset, above)
+
+
+def test_label_records_use_the_markers_at_the_fitted_zoom():
+    zoom = 12.0
+    units = pl.DataFrame({"name": ["花园社区"], "lon": [121.43], "lat": [30.79]})
+    x, y = pixel(121.43, 30.79, zoom)
+    # A station 18 px above the label point, in degrees at this zoom.
+    degrees_per_px = 360 / (512 * 2**zoom)
+    station = {"position": [121.43, 30.79 + 18 * degrees_per_px * 0.86], "radius": 8}
+    (plain,) = label_records(units)
+    assert plain["offset"] == [0, -18]
+    (moved,) = label_records(units, points=[station], zoom=zoom)
+    sx, sy = pixel(*station["position"], zoom)
+    assert not _box_hits("花园社区", (x, y), moved["offset"], (sx, sy, 9))
+
+
+def test_rings_are_rounded_to_about_a_metre():
+    assert rounded([[121.4265871234, 30.7848149876, 0.0]]) == [[121.42659, 30.78481]]

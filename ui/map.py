@@ -28,7 +28,11 @@ POLYGON_LAYER_ID = "units"
 POINT_LAYER_ID = "service_points"
 LABEL_LAYER_ID = "labels"
 OUTLINE_LAYER_ID = "village_outlines"
-BLANK_STYLE_URL = "app/static/map-style.json"  # static/map-style.json
+# No base map at all: pydeck's "default style" marker, which Streamlit's map reads as
+# "draw no base map" (no MapLibre canvas, no style request; decision 0017). A style URL
+# (even a blank one from our own origin) makes the browser start MapLibre as well.
+BLANK_STYLE_URL = "__MAP_STYLE__"
+COORDINATE_DIGITS = 5  # ≈ 1 m: boundaries are sent to the browser no finer
 TOWN_CENTRE = (121.420, 30.793)  # 漕泾镇 (lon, lat): the view when there is no boundary
 
 
@@ -99,12 +103,17 @@ def polygon_records(
                 {
                     "unit_id": unit,
                     "name": props.get("display_name") or props.get("name", unit),
-                    "polygon": rings[0],
+                    "polygon": rounded(rings[0]),
                     "fill": colour(value, edges),
                     **extra,
                 }
             )
     return records, edges
+
+
+def rounded(ring: Sequence[Sequence[float]]) -> list[list[float]]:
+    """A ring's (lon, lat) rounded to :data:`COORDINATE_DIGITS` (what the map sends)."""
+    return [[round(lon, COORDINATE_DIGITS), round(lat, COORDINATE_DIGITS)] for lon, lat, *_ in ring]
 
 
 LABEL_FONTS = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -157,6 +166,7 @@ def build_deck(
         get_position="position",
         get_text="text",
         get_color=[40, 40, 40, 230],
+        get_pixel_offset="offset",  # per label: placed clear of the markers (ui.map_records)
     )
     label_layer.character_set = "auto"  # Chinese glyphs are generated on demand
     label_layer.font_family = LABEL_FONTS
@@ -164,14 +174,13 @@ def build_deck(
     label_layer.background = True
     label_layer.get_background_color = [255, 255, 255, 200]
     label_layer.background_padding = [3, 1, 3, 1]
-    label_layer.get_pixel_offset = [0, -18]  # above the station marker: never covered by it
     view = pdk.ViewState(longitude=center[0], latitude=center[1], zoom=zoom, pitch=0)
     return pdk.Deck(
         layers=[polygon_layer, point_layer, label_layer],
         initial_view_state=view,
-        # A blank style from our own origin: without one Streamlit fills in a carto base
-        # map fetched from basemaps.cartocdn.com, unreachable offline.
-        map_provider="carto",
+        # No base map: without a style Streamlit fills in a carto base map fetched from
+        # basemaps.cartocdn.com (unreachable offline); see BLANK_STYLE_URL.
+        map_provider=None,
         map_style=BLANK_STYLE_URL,
         tooltip={"html": tooltip_html, "style": {"fontSize": "13px"}},
     )
@@ -190,7 +199,7 @@ def _outer_rings(features: Iterable[Mapping]) -> Iterable[list]:
 
 def add_village_outlines(deck: pdk.Deck, villages: Sequence[Mapping]) -> pdk.Deck:
     """Draw the villages' borders over a sub-grid map, so that villages stay readable."""
-    paths = [{"path": ring} for ring in _outer_rings(villages)]
+    paths = [{"path": rounded(ring)} for ring in _outer_rings(villages)]
     layer = pdk.Layer("PathLayer", id=OUTLINE_LAYER_ID, data=paths, get_path="path", pickable=False)
     layer.get_color = [70, 70, 70, 230]
     layer.get_width = 2
@@ -217,6 +226,15 @@ def fit_view(
     zoom_lon = math.log2(width_px * 360 / (512 * span_lon))
     zoom_lat = math.log2(height_px * 360 * math.cos(math.radians(centre[1])) / (512 * span_lat))
     return centre, round(min(zoom_lon, zoom_lat) - 0.15, 2)
+
+
+def pixel(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    """Web-Mercator pixel coordinates of (lon, lat) at deck.gl ``zoom`` (512 px world)."""
+    scale = 512 * 2**zoom
+    phi = math.radians(lat)
+    x = (lon + 180) / 360 * scale
+    y = (1 - math.log(math.tan(phi) + 1 / math.cos(phi)) / math.pi) / 2 * scale
+    return x, y
 
 
 def selection_target(selection: Mapping | None) -> tuple[str, str | None] | None:

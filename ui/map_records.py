@@ -10,6 +10,12 @@ Decisions:
   HTML-escapes each value it puts into the tooltip template (escaping here too would
   show "&lt;" to the reader); TextLayer labels are drawn as glyphs, never parsed.
 - Values are written as the glossary writes them (metrics.glossary.value_text).
+- No line of a tooltip repeats another: the index the map is coloured by is named once
+  (with its stars or grade), a marker's kind is in its name.
+- A click on a sub-grid opens 子网格详情, on a village or a marker 村居详情: the hints
+  say so.
+- Labels sit above their point unless a marker is there: then below, right or left
+  (:func:`label_offset`, in pixels at the map's fitted zoom).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from metrics.glossary import entry, is_missing, label, value_text, value_with_unit
-from ui.map import NO_DATA, legend, polygon_records
+from ui.map import NO_DATA, legend, pixel, polygon_records
 
 # The map's colour-by choices: columns of ``metrics.overview.scorecard``.
 MAP_METRICS = (
@@ -32,10 +38,14 @@ MAP_METRICS = (
 STATION_COLOUR = [31, 78, 140, 235]
 POINT_COLOUR = [24, 130, 110, 235]
 MARKER_LEGEND = (("党群服务站", STATION_COLOUR), ("党群服务点", POINT_COLOUR))
+# One line per field, each in its own block: a field left empty (a fact the name or
+# another line already says) takes no line, so a tooltip never repeats itself.
 TOOLTIP_HTML = (
-    "<b>{name}</b><br/>{metric_text}<br/>{fortress_text}<br/>{vanguard_text}"
-    "<br/><span style='color:#888'>{hint}</span>"
+    "<b>{name}</b><div>{metric_text}</div><div>{fortress_text}</div>"
+    "<div>{vanguard_text}</div><div style='color:#888'>{hint}</div>"
 )
+LABEL_SIZE = 14  # px: TextLayer glyph size (ui.map); a label box is about this tall
+LABEL_GAP = 4  # px kept between a label and a marker
 
 
 def fortress_text(index, stars, surveyed) -> str:
@@ -58,13 +68,16 @@ def vanguard_text(index, grade, members) -> str:
 
 def unit_details(scorecard: pl.DataFrame, metric: str, level: str) -> dict[str, dict]:
     """Tooltip fields and the raw value per unit, from a scorecard frame."""
-    hint = "点击查看村居详情" if level == "village" else "点击查看所属村居详情"
+    hint = "点击查看村居详情" if level == "village" else "点击查看子网格详情"
     details = {}
     for row in scorecard.iter_rows(named=True):
         gone = row.get("reported") is False and is_missing(row[metric])
         shown = "未报送" if gone else value_text(metric, row[metric])
         if metric == "fortress_index" and row["stars"]:
             shown += f" {row['stars']}"
+        if metric == "vanguard_index" and not is_missing(row[metric]):
+            members = value_with_unit("members", row["members"] or 0)
+            shown += f" · {row['grade'] or '—'}（{label('members')} {members}）"
         details[row["unit_id"]] = {
             "level": level,
             "value": row[metric],
@@ -73,7 +86,10 @@ def unit_details(scorecard: pl.DataFrame, metric: str, level: str) -> dict[str, 
             "fortress_text": ""
             if metric == "fortress_index"
             else fortress_text(row["fortress_index"], row["stars"], row["surveyed"]),
-            "vanguard_text": vanguard_text(row["vanguard_index"], row["grade"], row["members"]),
+            # Likewise the 先锋指数.
+            "vanguard_text": ""
+            if metric == "vanguard_index"
+            else vanguard_text(row["vanguard_index"], row["grade"], row["members"]),
             "hint": "本期数据未报送，见“报送情况”" if gone else hint,
         }
     return details
@@ -129,6 +145,7 @@ def point_records(points: pl.DataFrame) -> list[dict]:
     records = []
     for row in points.iter_rows(named=True):
         station = row["kind"] == "服务站"
+        name = f"{row['village_name']}{row['name']}"  # says the kind: 党群服务站/点
         records.append(
             {
                 "unit_id": row["place_id"],
@@ -137,23 +154,66 @@ def point_records(points: pl.DataFrame) -> list[dict]:
                 "position": [row["lon"], row["lat"]],
                 "colour": STATION_COLOUR if station else POINT_COLOUR,
                 "radius": 8 if station else 5,  # pixels (ui.map sets radius_units)
-                "name": f"{row['village_name']}{row['name']}",
-                "metric_text": "党群服务站" if station else "党群服务点",
-                "fortress_text": f"编号 {row['place_id']}",
-                "vanguard_text": f"所属村居：{row['village_name']}",
-                "hint": "点击查看所属村居详情",
+                "name": name,
+                "metric_text": f"编号 {row['place_id']}",
+                "fortress_text": "",
+                "vanguard_text": "",
+                "hint": f"点击查看{row['village_name']}详情",
             }
         )
     return records
 
 
-def label_records(units: pl.DataFrame, name_column: str = "name") -> list[dict]:
-    """TextLayer records at the units' label points (``lon``, ``lat``)."""
-    return [
-        {"position": [row["lon"], row["lat"]], "text": row[name_column]}
-        for row in units.iter_rows(named=True)
-        if row["lon"] is not None and row["lat"] is not None
-    ]
+def label_offset(
+    text: str, at: tuple[float, float], markers: Sequence[tuple[float, float, float]]
+) -> list[int]:
+    """Pixel offset of a label centred at pixel ``at`` that keeps its box clear of the
+    ``markers`` (pixel x, y, radius): above the point, else below, right, left, further
+    above; above if none is clear (labels are drawn over markers, never under)."""
+    width = LABEL_SIZE * len(text) + 6 + 2 * LABEL_GAP
+    height = LABEL_SIZE + 4 + 2 * LABEL_GAP
+    side = width / 2 + 10
+    candidates = ([0, -18], [0, 18], [side, 0], [-side, 0], [0, -36], [0, 36])
+
+    def clear(offset) -> bool:
+        cx, cy = at[0] + offset[0], at[1] + offset[1]
+        for x, y, r in markers:
+            nearest_x = min(max(x, cx - width / 2), cx + width / 2)
+            nearest_y = min(max(y, cy - height / 2), cy + height / 2)
+            if (x - nearest_x) ** 2 + (y - nearest_y) ** 2 < r * r:
+                return False
+        return True
+
+    chosen = next((c for c in candidates if clear(c)), candidates[0])
+    return [round(chosen[0]), round(chosen[1])]
+
+
+def label_records(
+    units: pl.DataFrame,
+    name_column: str = "name",
+    points: Sequence[Mapping] = (),
+    zoom: float | None = None,
+) -> list[dict]:
+    """TextLayer records at the units' label points (``lon``, ``lat``), each with the
+    pixel ``offset`` that keeps it clear of the marker ``points`` (records of
+    :func:`point_records`) at ``zoom`` (without a zoom: above its point)."""
+    markers = []
+    if zoom is not None:
+        for p in points:
+            x, y = pixel(*p["position"], zoom)
+            markers.append((x, y, p["radius"] + 1))  # + the white outline
+    out = []
+    for row in units.iter_rows(named=True):
+        if row["lon"] is None or row["lat"] is None:
+            continue
+        text = row[name_column]
+        offset = (
+            label_offset(text, pixel(row["lon"], row["lat"], zoom), markers)
+            if markers
+            else [0, -18]
+        )
+        out.append({"position": [row["lon"], row["lat"]], "text": text, "offset": offset})
+    return out
 
 
 def legend_html(

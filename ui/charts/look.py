@@ -16,6 +16,10 @@ from metrics.glossary import entry, hover_format
 # Plotly defaults for every chart: Chinese-capable fonts, the theme's red first.
 COLOURS = ["#C8102E", "#E8A33D", "#3A6EA5", "#5B8C5A", "#8E5EA2", "#6C757D", "#D9534F"]
 FONT = '"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif'
+# Plotly's own toolbar (zoom, pan, download) is hidden on every chart: it covered the
+# legend on phones and costs the browser a toolbar per chart; Streamlit's fullscreen
+# button stays.
+CONFIG = {"displayModeBar": False, "displaylogo": False}
 
 
 def style(figure: go.Figure, height: int = 360) -> go.Figure:
@@ -31,9 +35,15 @@ def style(figure: go.Figure, height: int = 360) -> go.Figure:
     return figure
 
 
+def draw(figure: go.Figure, key: str | None = None, height: int = 360, **kwargs) -> None:
+    """Draw a Plotly figure full-width in the house look, without Plotly's toolbar;
+    ``kwargs`` go to ``st.plotly_chart`` (e.g. ``on_select``, ``selection_mode``)."""
+    st.plotly_chart(style(figure, height), width="stretch", key=key, config=CONFIG, **kwargs)
+
+
 def chart(figure: go.Figure, key: str | None = None, height: int = 360) -> None:
     """Draw a Plotly figure full-width with the dashboard style."""
-    st.plotly_chart(style(figure, height), width="stretch", key=key)
+    draw(figure, key=key, height=height)
 
 
 def titled_chart(figure: go.Figure, title: str, key: str, height: int = 360) -> None:
