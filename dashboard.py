@@ -24,16 +24,23 @@ from store.paths import private_files
 from ui import filters, session
 from ui.auth_gate import checked_user, sidebar_account, sign_in_form, startup_check
 from ui.db import begin_snapshot, end_snapshot, ensure_database, query
+from ui.layout import shared_style
 from ui.navigation import ADMIN_PAGE, PAGES, pages_for, streamlit_pages
 from ui.remembered_sign_in import hand_over
 
 PAGES_AND_ADMIN = (*PAGES, ADMIN_PAGE)
+# Under the navigation: the map's boundaries are illustrative. Only 镇办人员 can
+# replace them (on 数据上传), so only they are told where.
+BOUNDARY_NOTE = {
+    True: "地图边界为示意数据（暂无公开的村居边界），可在“数据上传”页上传边界文件替换。",
+    False: "地图边界为示意数据（暂无公开的村居边界），仅表示相对位置。",
+}
 
 st.set_page_config(
     page_title="漕泾镇网格化党建看板",
     page_icon="🚩",  # an emoji favicon is drawn in the page; a material icon is fetched from Google
     layout="wide",
-    initial_sidebar_state="auto"  # collapsed on a phone, open on a desk,
+    initial_sidebar_state="auto",  # collapsed on a phone, open on a desk
 )
 
 
@@ -52,18 +59,23 @@ if user is None:
     hand_over(st.container())  # clears the cookie of a sign-out
     st.stop()
 
-sidebar_account(user)
+account = st.sidebar.container()  # at the top; filled once the village names are read
+shared_style()
 allowed = pages_for(user)
 begin_snapshot()
 try:
+    village_pairs = []
     if user.pages != ("admin",):
         villages = query(registry.villages)
         village_pairs = list(villages.select("village_id", "name").iter_rows())
+    sidebar_account(user, dict(village_pairs), account)
+    if user.pages != ("admin",):
         view = filters.sidebar(query(registry.data_months), village_pairs, user.village_scope)
         session.set_view_context(view, dict(village_pairs))
     # Every page listed: past ten, Streamlit would hide the rest behind "View N more".
     navigation = st.navigation(streamlit_pages(allowed), expanded=True)
-    st.sidebar.caption("地图边界为示意数据（无公开边界），可在“数据上传”页以 GeoJSON 替换。")
+    if user.pages != ("admin",):
+        st.sidebar.caption(BOUNDARY_NOTE[user.can_upload])
     hand_over(st.sidebar)  # gives the browser the cookie of a new sign-in (at the bottom)
     try:
         navigation.run()

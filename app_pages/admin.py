@@ -17,21 +17,28 @@ from ui.tables import show_records
 from ui.text import plain
 
 
-def users_table(store: UserStore) -> None:
-    """The accounts in the users file (never their hashes)."""
+def users_table(store: UserStore, names: dict[str, str]) -> None:
+    """The accounts in the users file (never their hashes); a village by its name with
+    its id. Where the file lives and how to script it are in docs/sign-in.md, not on
+    the page: an administrator's screen is read over their shoulder."""
     users = store.users()
     frame = pl.DataFrame(
         {
             "用户名": [u.username for u in users],
             "显示名": [u.display_name for u in users],
             "角色": [u.role for u in users],
-            "所属村居": [u.village_id or "全部" for u in users],
+            "所属村居": [village_with_id(u.village_id, names) for u in users],
         }
     )
     st.dataframe(frame, width="stretch", hide_index=True)
-    st.caption(
-        f"用户文件：{store.path}（密码以 argon2id 哈希保存）。也可用 `python -m auth` 管理。"
-    )
+    st.caption("密码只以不可还原的方式加密保存，任何人（包括管理员）都无法查看。")
+
+
+def village_with_id(village_id: str | None, names: dict[str, str]) -> str:
+    """'营房村（CJ03）'; 全部 for an account not held to one village."""
+    if not village_id:
+        return "全部"
+    return f"{names.get(village_id, village_id)}（{village_id}）"
 
 
 def save_user(store: UserStore, username, password, role, village, display) -> None:
@@ -51,10 +58,8 @@ def save_user(store: UserStore, username, password, role, village, display) -> N
     st.success(f"已保存用户 {plain(username)}。")
 
 
-def add_user_form(store: UserStore) -> None:
+def add_user_form(store: UserStore, names: dict[str, str]) -> None:
     """新增或修改用户."""
-    villages = query(registry.villages)
-    names = dict(villages.select("village_id", "name").iter_rows())
     with st.form("add_user", clear_on_submit=True):
         st.subheader("新增或修改用户")
         username = st.text_input("用户名", key="admin_username")
@@ -64,7 +69,7 @@ def add_user_form(store: UserStore) -> None:
             "所属村居（仅村居书记）",
             ["", *names],
             key="admin_village",
-            format_func=lambda v: names.get(v, "—"),
+            format_func=lambda v: village_with_id(v, names) if v else "—",
         )
         password = st.text_input("密码（至少 8 位）", type="password", key="admin_password")
         if st.form_submit_button("保存用户", type="primary"):
@@ -87,7 +92,7 @@ def remove_user_form(store: UserStore) -> None:
 
 
 def audit_log() -> None:
-    st.caption("登录、上传、撤销、导出和用户变更，按时间倒序（最近 500 条）。")
+    st.caption("登录、上传、撤销、零报告、边界更新、导出和用户变更，按时间倒序（最近 500 条）。")
     show_records(audit.entries(cursor(), limit=500), "审计日志", key="audit_log")
 
 
@@ -95,10 +100,12 @@ def draw_page() -> None:
     require_page("admin")
     st.title("用户与审计")
     tab_users, tab_audit = st.tabs(["用户", "审计日志"])
+    villages = query(registry.villages)
+    names = dict(villages.select("village_id", "name").iter_rows())
     with tab_users:
         store = UserStore.load()
-        users_table(store)
-        add_user_form(store)
+        users_table(store, names)
+        add_user_form(store, names)
         remove_user_form(store)
     with tab_audit:
         audit_log()

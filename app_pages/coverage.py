@@ -27,7 +27,7 @@ from ui import session
 from ui.charts.bars import rate_bars
 from ui.charts.cell_picks import pickable_cells
 from ui.charts.heatmaps import requirement_heatmap, split_by_village
-from ui.charts.look import style, titled_chart
+from ui.charts.look import draw, titled_chart
 from ui.completeness_banner import unreported_banner
 from ui.db import query
 from ui.exports import export_buttons
@@ -108,10 +108,10 @@ def heat_maps(cells: pl.DataFrame, labels: dict[str, str], month: date, view: Vi
             part = cells.filter(pl.col("unit_id").is_in(run))
             figure = pickable_cells(requirement_heatmap(part, [labels[u] for u in run]), run)
             key = f"coverage_heatmap_{i}"
-            st.plotly_chart(
-                style(figure, max(260, 19 * len(run) + 60)),
-                width="stretch",
+            draw(
+                figure,
                 key=key,
+                height=max(260, 19 * len(run) + 60),
                 on_select=lambda key=key: remember_cell(key),
                 selection_mode="points",
             )
@@ -185,13 +185,7 @@ def comparison(view: View, subgrids: pl.DataFrame) -> None:
         titled_chart(figure, title, key=CHART_KEY)
     else:
         st.markdown(f"**{title}**（点击柱子进入该村居详情）")
-        st.plotly_chart(
-            style(figure),
-            width="stretch",
-            key=CHART_KEY,
-            on_select=remember_click,
-            selection_mode="points",
-        )
+        draw(figure, key=CHART_KEY, on_select=remember_click, selection_mode="points")
     show_table(
         compared,
         COMPARE_COLUMNS,

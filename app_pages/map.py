@@ -116,8 +116,7 @@ def draw_map(
 def illustrative_notice() -> None:
     st.caption(
         "⚠️ 地图边界为示意数据（目前没有公开的村居边界），仅表示相对位置，不代表实际辖区。"
-        "如有真实边界，请在“数据上传”页上传 GeoJSON 文件（WGS84 坐标，要素属性含 level"
-        "（village/subgrid）、unit_id、name）替换。"
+        "如有真实边界，镇办人员可在“数据上传”页上传边界文件替换（文件格式见该页说明）。"
     )
 
 

@@ -22,6 +22,7 @@ from ui.charts.trends import kpi_trends
 from ui.completeness_banner import unreported_banner
 from ui.db import query
 from ui.filters import View, parts_filter, to_filter, to_params, trend_filter
+from ui.names import village_name
 from ui.navigation import page_path
 from ui.privacy import mask_columns, sees_names
 from ui.supervision import follow_up_summary
@@ -65,7 +66,9 @@ def grid_size() -> None:
     metric_card(cols[3], "activities", summary.activities)
     metric_card(cols[4], "reports", summary.reports)
     month = summary.latest_month
-    st.caption(f"全镇数据；活动与民情为最近一个月（{month.year}年{month.month}月）的件数。")
+    # The metrics hold a 村居书记 to their village: the figures are that village's.
+    whose = plain(village_name(getattr(session.user(), "village_scope", None)))
+    st.caption(f"{whose}数据；活动与民情为最近一个月（{month.year}年{month.month}月）的件数。")
 
 
 def kpi_cards(kpis: pl.DataFrame, view: View) -> bool:
@@ -112,18 +115,19 @@ def alert_list(alerts: pl.DataFrame, cards: pl.DataFrame, view: View) -> None:
     counts = alerts["level"].value_counts()
     count = dict(zip(counts["level"], counts["count"], strict=True))
     with st.container(border=True):
-        red, yellow, middle, right = st.columns([1, 1, 1, 2])
+        # The three cards alone in their row (two to a line on a phone), the link
+        # under them: in a column of its own a phone would cut it off.
+        red, yellow, middle = st.columns(3)
         red.metric("红色预警", f"{count.get('红色', 0)} 条", help="需立即督办整改。")
         yellow.metric("黄色预警", f"{count.get('黄色', 0)} 条", help="需关注、跟踪。")
         metric_card(middle, "overdue_at_end", overdue)
-        with right:
-            st.page_link(
-                page_path("response"),
-                label=f"查看督办清单（{overdue} 件）→ 民情处置",
-                icon=":material/forum:",
-                query_params=to_params(view),
-            )
-            st.caption(f"{label('overdue_at_end')} = 期末仍未办结且已超过时限。")
+        st.page_link(
+            page_path("response"),
+            label=f"查看督办清单（{overdue} 件）→ 民情处置",
+            icon=":material/forum:",
+            query_params=to_params(view),
+        )
+        st.caption(f"{label('overdue_at_end')} = 期末仍未办结且已超过时限。")
         if alerts.is_empty():
             st.success("所选期间没有需要预警的村居或子网格。")
             return

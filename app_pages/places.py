@@ -21,7 +21,6 @@ from ui.charts.lists_charts import place_heatmap, volunteer_bars
 from ui.charts.look import titled_chart
 from ui.db import query
 from ui.filters import to_filter
-from ui.sparse_tables import show_sparse_table
 from ui.tables import show_table
 from ui.widgets import empty_notice, method_note, metric_card, page_header
 
@@ -83,7 +82,7 @@ def places_section(usage: pl.DataFrame, months: pl.DataFrame) -> None:
             height=80 + 22 * months["place_id"].n_unique(),
         )
     ordered = usage.sort("idle_months", "activities", descending=[True, False])
-    show_sparse_table(ordered, PLACE_COLUMNS, "阵地与志愿者_站点", key="places_table")
+    show_table(ordered, PLACE_COLUMNS, "阵地与志愿者_站点", key="places_table")
 
 
 def volunteers_section(town: pl.DataFrame, per_village: pl.DataFrame, whole_town: bool) -> None:
@@ -92,7 +91,7 @@ def volunteers_section(town: pl.DataFrame, per_village: pl.DataFrame, whole_town
         empty_notice("网格志愿者")
         return
     titled_chart(volunteer_bars(town), "各类志愿者人数与活跃人数", key="volunteer_bars", height=320)
-    show_sparse_table(town, VOLUNTEER_COLUMNS, "阵地与志愿者_志愿者", key="volunteers_table")
+    show_table(town, VOLUNTEER_COLUMNS, "阵地与志愿者_志愿者", key="volunteers_table")
     if whole_town:
         shown = per_village.filter(pl.col("volunteers") > 0)
         show_table(

@@ -24,7 +24,6 @@ from ui.charts.look import titled_chart
 from ui.charts.trends import month_trend
 from ui.db import query
 from ui.filters import to_filter
-from ui.sparse_tables import show_sparse_table
 from ui.tables import show_table
 from ui.widgets import empty_notice, method_note, metric_card, page_header
 
@@ -107,10 +106,8 @@ def decision_section(stages: pl.DataFrame, villages: pl.DataFrame, matters: pl.D
         titled_chart(
             stage_bars(stages), "所选期间提议的事项：各环节件数与超期", "decision_stages", 300
         )
-        show_sparse_table(
-            stages, STAGE_COLUMNS, "程序清单_重要事项_环节", key="decision_stage_table"
-        )
-        show_sparse_table(
+        show_table(stages, STAGE_COLUMNS, "程序清单_重要事项_环节", key="decision_stage_table")
+        show_table(
             villages, DECISION_VILLAGE_COLUMNS, "程序清单_重要事项_各村居", key="decision_villages"
         )
     st.markdown("**尚未公示的事项**")
@@ -127,7 +124,7 @@ def governance_section(steps: pl.DataFrame, waiting: pl.DataFrame) -> None:
         empty_notice("民情事项")
         return
     titled_chart(stage_bars(steps), "所选期间上报的事项：各环节件数与超期", "governance_steps", 360)
-    show_sparse_table(steps, STAGE_COLUMNS, "程序清单_乡村治理_环节", key="governance_table")
+    show_table(steps, STAGE_COLUMNS, "程序清单_乡村治理_环节", key="governance_table")
     st.markdown("**已反馈总网格长、尚未经例会讨论的事项**")
     if waiting.is_empty():
         st.success("所选期间反馈的事项均已提交例会讨论。")
@@ -147,7 +144,7 @@ def study_section(study: pl.DataFrame) -> None:
             f"{label('notice_share')}、{label('home_share')}与{label('pair_share')}（按月）",
             key="study_steps_trend",
         )
-    show_sparse_table(study, STUDY_COLUMNS, "程序清单_学习教育", key="study_steps_table")
+    show_table(study, STUDY_COLUMNS, "程序清单_学习教育", key="study_steps_table")
 
 
 def systems_section(systems: pl.DataFrame, per_village: pl.DataFrame, town: bool) -> None:
@@ -155,7 +152,7 @@ def systems_section(systems: pl.DataFrame, per_village: pl.DataFrame, town: bool
     if int(systems["due"].sum()) == 0:
         st.info("所选范围内没有到期的季度或半年（季度在 3、6、9、12 月，半年在 6、12 月判断）。")
         return
-    show_sparse_table(systems, SYSTEM_COLUMNS, "程序清单_制度落实", key="systems_table")
+    show_table(systems, SYSTEM_COLUMNS, "程序清单_制度落实", key="systems_table")
     if town and not per_village.is_empty():
         show_table(
             per_village, SYSTEM_VILLAGE_COLUMNS, "程序清单_制度落实_各村居", key="systems_villages"

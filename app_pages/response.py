@@ -1,21 +1,21 @@
-"""民情处置: the lifecycle funnel, hour distributions by category, median and P90 by
-month, the backlog at the end of the range by age, the 督办清单 and a summary per
-category (see docs/pages.md, 民情处置).
+"""民情处置: the lifecycle funnel, hour distributions by category, median and 90th
+percentile (90%分位) by month, the backlog at the end of the range by age, the 督办清单
+and a summary per category (see docs/pages.md, 民情处置).
 
 Decisions:
 * Flows (funnel, distributions, trends, the category table) cover the reports
   reported in the range; the backlog and the 督办清单 are stocks at the end of the
   range (any report still open then), as ``metrics.response`` defines them.
-* Durations are charted in hours (the distributions' bins are hours too) and shown
-  in 小时/天 in the cards; the 督办清单 gives ages in days, which is how overdue
-  reports are talked about.
+* One time unit on the page: hours. The charts and the distributions' bins are in
+  hours, so the cards and the 督办清单's ages are too (elsewhere a long duration is
+  written in days).
 """
 
 import polars as pl
 import streamlit as st
 
 from metrics import batch, explain, response
-from metrics.glossary import label, value_text
+from metrics.glossary import hours_text, label
 from ui import session
 from ui.charts.bars import count_bars, duration_bins, histogram_by_category
 from ui.charts.funnels import funnel_figure
@@ -25,7 +25,7 @@ from ui.completeness_banner import unreported_banner
 from ui.db import query
 from ui.exports import export_buttons
 from ui.filters import to_filter, trend_filter
-from ui.format import bin_label
+from ui.format import bin_label, days_in_hours
 from ui.tables import labelled, rows_height, show_table
 from ui.widgets import empty_notice, method_note, metric_card, page_header
 
@@ -59,9 +59,9 @@ OVERDUE_COLUMNS = (
     "reported_at",
     "status_at_end",
     "overdue_reason",
-    "age_h",
-    "limit_h",
-    "overdue_h",
+    ("age_h", "age_hours"),
+    ("limit_h", "limit_hours"),
+    ("overdue_h", "overdue_hours"),
 )
 
 
@@ -70,8 +70,14 @@ def headline(everything: dict) -> None:
     cols = st.columns(6)
     for col, key in zip(cols, CARDS, strict=False):
         metric_card(col, key, everything[key])
-    p90 = value_text("resolve_p90_h", everything["resolve_p90_h"])
-    metric_card(cols[3], "resolve_median_h", everything["resolve_median_h"], help=f"P90：{p90}")
+    median, p90 = everything["resolve_median_h"], everything["resolve_p90_h"]
+    metric_card(
+        cols[3],
+        "resolve_median_h",
+        median,
+        text=hours_text(median),
+        help=f"{label('resolve_p90_h')}：{hours_text(p90)}",
+    )
     metric_card(cols[4], "open_at_end", everything["open_at_end"])
     metric_card(cols[5], "overdue_at_end", everything["overdue_at_end"])
 
@@ -95,6 +101,7 @@ def backlog(aged: pl.DataFrame) -> None:
     if aged["reports"].sum() == 0:
         st.success("期末没有积压事项。")
         return
+    aged = aged.with_columns(pl.col("age_bucket").map_elements(days_in_hours, pl.String))
     titled_chart(
         count_bars(aged["age_bucket"].to_list(), aged["reports"].to_list(), "open_at_end"),
         f"截至期末仍未办结的事项：{aged['reports'].sum()} 件",
@@ -131,7 +138,7 @@ def distributions(distribution: pl.DataFrame) -> None:
 
 
 def monthly_trends(by_month: pl.DataFrame) -> None:
-    st.subheader("月度趋势：中位数与 P90")
+    st.subheader("月度趋势：中位数与90%分位")
     if by_month.is_empty() or by_month["reports"].sum() == 0:
         empty_notice("月度民情数据")
         return

@@ -29,7 +29,6 @@ from ui.db import query
 from ui.exports import export_buttons
 from ui.filters import to_filter
 from ui.privacy import display_name, mask_columns
-from ui.sparse_tables import show_sparse_table
 from ui.tables import labelled, rows_height, show_table
 from ui.widgets import empty_notice, method_note, metric_card, page_header
 
@@ -92,7 +91,7 @@ def the_chain(chain: pl.DataFrame) -> None:
         key="responsibility_chain",
         height=330,
     )
-    show_sparse_table(chain, CHAIN_COLUMNS, "责任落实_六级责任链", key="responsibility_chain_table")
+    show_table(chain, CHAIN_COLUMNS, "责任落实_六级责任链", key="responsibility_chain_table")
 
 
 def villages_by_level(per_village: pl.DataFrame) -> None:
@@ -135,7 +134,7 @@ def one_level(scope, grid: pl.DataFrame) -> None:
         return
     people = with_unit_names(people, grid)
     shown = mask_columns(people, "name")
-    show_sparse_table(
+    show_table(
         shown,
         PEOPLE_COLUMNS,
         f"责任落实_{role}",

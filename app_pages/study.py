@@ -27,7 +27,7 @@ from ui.db import query
 from ui.exports import export_buttons
 from ui.filters import View, parts_filter, to_filter, trend_filter
 from ui.names import subgrid_labels
-from ui.privacy import mask_columns
+from ui.privacy import mask_columns, sees_names
 from ui.tables import labelled, rows_height, show_table
 from ui.widgets import empty_notice, method_note, metric_card, page_header
 
@@ -151,7 +151,7 @@ def followup_list(followup: pl.DataFrame, view: View) -> None:
     months = int(followup["months_not_reached"][0])
     st.caption(
         f"截至 {month_label(view.end)}，最近 {months} 个数据月均在册、均未参加学习教育的党员，"
-        f"共 {followup.height} 人。姓名已脱敏。"
+        f"共 {followup.height} 人。" + ("" if sees_names() else "姓名已脱敏显示。")
     )
     shown = mask_columns(followup, "name")
     show_table(shown, NOT_REACHED_COLUMNS, "学习教育_跟进名单", key="study_not_reached")

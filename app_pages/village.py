@@ -4,8 +4,7 @@ and the rows behind each number (see docs/pages.md, 村居详情).
 The village is the view's (sidebar or link ``?village=CJ03``). Without one the page
 offers a picker that makes the choice the shared view (and so the URL), rather than
 a page-local choice a copied link would lose. A sub-grid ticked in the sub-grids'
-table opens 子网格详情 (``ui.subgrid_link``); a sub-grid handed over in the session
-(``ui.session.hand_subgrid``) is preselected for the rows.
+table opens 子网格详情 (``ui.subgrid_link``).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from metrics.explain import explain
 from metrics.glossary import header, label, value_text
 from metrics.indices import vanguard_members
 from metrics.overview import kpi_trend, kpis, scorecard
-from metrics.registry import subgrids
+from metrics.registry import service_points, subgrids
 from store.months import month_label
 from ui import session
 from ui.charts.bars import small_multiples
@@ -30,8 +29,8 @@ from ui.completeness_banner import unreported_banner
 from ui.db import query
 from ui.exports import chart_export
 from ui.filters import View, drill_to_village, parts_filter, to_filter, trend_filter
-from ui.names import village_name
-from ui.privacy import mask_columns
+from ui.names import place_labels, village_name
+from ui.privacy import mask_columns, sees_names
 from ui.subgrid_link import drill_to_subgrid
 from ui.supervision import follow_up_summary
 from ui.tables import MEMBER_INDEX, labelled, scorecard_columns, show_table
@@ -50,7 +49,7 @@ ACTIVITY_COLUMNS = (
     "subgrid_name",
     "activity_type",
     "topic",
-    "place_id",
+    ("place_label", "activity_place"),
     "duration_min",
     "roll",
     "present",
@@ -184,12 +183,6 @@ def pick_rows_scope(view: View, village: str, grid_names: dict[str, str]):
     """The sub-grid (or the whole village) and months whose rows are listed."""
     months = to_filter(view).months
     unit_key = f"village_rows_unit_{village}"
-    wanted = session.take_subgrid()
-    if wanted and wanted in grid_names:
-        session.put(unit_key, wanted)
-    elif wanted:
-        where = plain(village_name(village))
-        st.warning(f"子网格编号“{plain(wanted)}”不属于{where}，已显示全村。")
     left, middle, right = st.columns([2, 1, 1])
     unit = left.selectbox(
         "子网格",
@@ -223,13 +216,16 @@ def rows_behind(view: View, village: str, grids: pl.DataFrame) -> None:
         sign_ins = query(attendance_rows, rows_filter, rows_unit)
         reports = query(report_rows, rows_filter, rows_unit)
         members = query(vanguard_members, rows_filter)
+        places = query(service_points, village)
     if not whole:
         members = members.filter(pl.col("subgrid_id") == unit)
     named = pl.col("subgrid_id").replace_strict(grid_names, default=None).alias("subgrid_name")
     by_index = members.sort("vanguard_index", descending=True, nulls_last=True)
     tables = (
-        ("活动台账", activities.with_columns(pl.col("subgrid_name").fill_null("（村居层面）")),
-         ACTIVITY_COLUMNS, "village_activities"),
+        ("活动台账", activities.with_columns(
+            pl.col("subgrid_name").fill_null("（村居层面）"),
+            place_label=pl.Series(place_labels(activities["place_id"].to_list(), places)),
+        ), ACTIVITY_COLUMNS, "village_activities"),
         ("签到记录", mask_columns(sign_ins.with_columns(named), "name"), SIGN_IN_COLUMNS,
          "village_attendance"),
         ("民情事项", reports.with_columns(named), REPORT_COLUMNS, "village_reports"),
@@ -240,7 +236,8 @@ def rows_behind(view: View, village: str, grids: pl.DataFrame) -> None:
     for tab, (title, frame, columns, key) in zip(tabs, tables, strict=True):
         with tab:
             show_table(frame, columns, f"{title}_{scope}", key=key)
-    st.caption("姓名已脱敏显示。明细按所选子网格和月份筛选；签到记录为这些活动的签到。")
+    masked = "" if sees_names() else "姓名已脱敏显示。"
+    st.caption(f"{masked}明细按所选子网格和月份筛选；签到记录为这些活动的签到。")
 
 
 def draw_page() -> None:

@@ -54,7 +54,7 @@ def _response(c: Config) -> str:
     limits = "、".join(f"{cat} {_n(h)} 小时" for cat, h in r.resolve_limit_hours)
     return (
         "响应时效按上报时间在所选期间内的事项统计。受理时长 = 受理时间 − 上报时间，办结时长 = "
-        "办结时间 − 上报时间（小时）；中位数与 P90 采用线性插值。"
+        "办结时间 − 上报时间（小时）；中位数与90%分位采用线性插值。"
         f"{label('on_time_accept_rate')}：{_n(r.accept_limit_hours)} 小时内受理为按时；"
         f"{label('on_time_resolve_rate')}：在类别时限内办结为按期"
         f"（{limits + '，' if limits else ''}其他类别 {_n(r.default_resolve_limit_hours)} 小时）。"
@@ -75,12 +75,12 @@ def _fortress(c: Config) -> str:
     return (
         f"党组织堡垒指数（子网格，满分 100）= 制度落实 {_n(f.coverage)} × "
         f"{label('activity_coverage')} + 学习覆盖 "
-        f"{_n(f.study)} × 学习覆盖率 + 民情收集 {_n(f.collection)} × min(1, 收集件数 ÷ 目标) + "
+        f"{_n(f.study)} × 学习覆盖率 + 民情收集 {_n(f.collection)} × 收集件数 ÷ 目标（超过目标按目标计） + "
         f"按期办结 {_n(f.handling)} × 按期办结率 + 测评 {_n(f.survey)} × 测评得分 ÷ 100，"
         f"减去反向扣分，最低为 0。民情收集目标为每个子网格每月 "
         f"{_n(c.response.target_per_subgrid_month)} 件。"
         f"测评得分按测评类型加权：{_raters(f.survey_raters)}；"
-        "某一测评类型缺少得分时不计，其余类型按权重折算。测评按其期间（如 2026H1）覆盖的月份计入："
+        "某一测评类型缺少得分时不计，其余类型按权重折算。测评按其期间（如2026年上半年）覆盖的月份计入："
         "所选期间的各月都有测评为“已测评”；只有部分月份有测评为“部分测评”，测评部分只按有测评的"
         "月份所占比例计分；都没有为“无测评”，不计测评部分。"
         "不计或少计的分值由其余部分按比例折算为 100 分；其他部分无可计量数据时同样处理。"

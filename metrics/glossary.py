@@ -123,12 +123,12 @@ _ENTRIES = (
        "本期上报且不予受理的事项件数。"),
     _m("accept_median_h", "受理时长中位数", "小时", 1, "hours", False,
        "受理时间 − 上报时间的中位数。"),
-    _m("accept_p90_h", "受理时长P90", "小时", 1, "hours", False,
-       "受理时长的第 90 百分位数。"),
+    _m("accept_p90_h", "受理时长90%分位", "小时", 1, "hours", False,
+       "九成事项在此时长内受理（受理时长的 90% 分位数）。"),
     _m("resolve_median_h", "办结时长中位数", "小时", 1, "hours", False,
        "办结时间 − 上报时间的中位数。"),
-    _m("resolve_p90_h", "办结时长P90", "小时", 1, "hours", False,
-       "办结时长的第 90 百分位数。"),
+    _m("resolve_p90_h", "办结时长90%分位", "小时", 1, "hours", False,
+       "九成事项在此时长内办结（办结时长的 90% 分位数）。"),
     _m("accept_h", "受理时长", "小时", 1, "hours", False,
        "该事项受理时间 − 上报时间。"),
     _m("resolve_h", "办结时长", "小时", 1, "hours", False,
@@ -150,6 +150,14 @@ _ENTRIES = (
     _m("limit_h", "办结时限", "天", 1, "days", None,
        "该事项类别的办结时限。"),
     _m("overdue_h", "超期", "天", 1, "days", False,
+       "已历时超出办结时限的部分。"),
+    # The same three in hours, for a page whose other durations are in hours (民情处置:
+    # one time unit per page).
+    _m("age_hours", "已历时", "小时", 0, "hours", False,
+       "截至期末该事项自上报起已经过的时间。"),
+    _m("limit_hours", "办结时限", "小时", 0, "hours", None,
+       "该事项类别的办结时限。"),
+    _m("overdue_hours", "超期", "小时", 0, "hours", False,
        "已历时超出办结时限的部分。"),
     _m("on_time_accept", "按时受理", "", 0, "flag", True,
        "该事项是否在时限内受理（空 = 尚无结论）。"),
@@ -250,7 +258,7 @@ _FIELDS = {
     "requirement": "要求", "level_label": "层级", "person_id": "人员编号", "name": "姓名",
     "activity_id": "活动编号", "activity_date": "活动日期", "activity_type": "活动类型",
     "topic": "活动主题", "place_id": "活动地点编号", "attendance_status": "出勤状态",
-    "mode": "参与方式", "signed_at": "签到时间", "metric": "指标",
+    "activity_place": "活动地点", "mode": "参与方式", "signed_at": "签到时间", "metric": "指标",
     "alert_message": "提示", "area_label": "方面", "alert_level": "预警级别",
     "owner": "责任人", "owner_role": "责任岗位", "rank_reason": "说明",
 }
@@ -331,6 +339,11 @@ def duration_text(hours: float | None) -> str:
     if is_missing(hours):
         return MISSING
     return f"{hours:.1f} 小时" if hours < 48 else f"{hours / 24:.1f} 天"
+
+
+def hours_text(hours: float | None) -> str:
+    """A duration always in hours, for a page that keeps one time unit: '66.7 小时'."""
+    return MISSING if is_missing(hours) else f"{hours:,.1f} 小时"
 
 
 def shown_value(key: str, value):

@@ -1,5 +1,5 @@
 """民情处置 page (AppTest through dashboard.py): the funnel, hour distributions by
-category, median/P90 trends, the backlog by age, the 督办清单, the category table."""
+category, median and 90%分位 trends, the backlog by age, the 督办清单, the category table."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from metrics import registry, response
+from metrics.glossary import hours_text
 from tests.support.page_runs import (
     computed,
     default_view_of,
@@ -21,7 +22,7 @@ from tests.support.page_runs import (
     texts,
 )
 from ui.filters import View, to_filter, trend_filter
-from ui.format import hours, number, pct
+from ui.format import number, pct
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def assert_page_matches(at, db, view):
     assert shown["收集民情民意（件）"][0] == number(everything["reports"])
     assert shown["按时受理率"][0] == pct(everything["on_time_accept_rate"])
     assert shown["按期办结率"][0] == pct(everything["on_time_resolve_rate"])
-    assert shown["办结时长中位数"][0] == hours(everything["resolve_median_h"])
+    assert shown["办结时长中位数"][0] == hours_text(everything["resolve_median_h"])  # hours only
     assert shown["期末积压（件）"][0] == number(everything["open_at_end"])
     assert shown["期末超期未办结（件）"][0] == number(everything["overdue_at_end"])
 
@@ -63,13 +64,13 @@ def assert_page_matches(at, db, view):
     overdue = computed(db, response.overdue, f)
     listed = table_with(at, "事项编号")
     assert listed["事项编号"].to_list() == overdue["report_id"].to_list()
-    assert shown_as(listed["超期（天）"].to_list(), overdue["overdue_h"], 1 / 24)
+    assert shown_as(listed["超期（小时）"].to_list(), overdue["overdue_h"], digits=0)
     assert listed["上报时间"].to_list() == sorted(listed["上报时间"].to_list())  # oldest first
 
     table = table_with(at, "事项类别", "按期办结率（%）")
     assert table["事项类别"].to_list() == summary["category"].to_list()
     assert table["收集民情民意（件）"].to_list() == summary["reports"].to_list()
-    assert shown_as(table["办结时长P90（小时）"].to_list(), summary["resolve_p90_h"])
+    assert shown_as(table["办结时长90%分位（小时）"].to_list(), summary["resolve_p90_h"])
     assert shown_as(table["按时受理率（%）"].to_list(), summary["on_time_accept_rate"], 100)
     return everything
 

@@ -116,3 +116,67 @@ def test_names_are_masked_for_who_may_not_see_them():
     # No signed-in user (a bare run): names are masked, empty names stay empty.
     assert mask_columns(frame, "name", "absent")["name"].to_list() == ["张*明", None, "欧**明"]
     assert display_name("张三") == "张*"
+
+
+def test_empty_cells_are_a_dash_on_screen_and_numbers_keep_their_digits():
+    from datetime import datetime
+
+    from ui.sparse_tables import dash_missing
+
+    frame = pl.DataFrame(
+        {
+            "文字": ["甲", None],
+            "比率（%）": [85.3, None],
+            "件数": [3, 4],
+            "时间": [datetime(2026, 9, 1, 8, 5), None],
+        }
+    )
+    shown, configs = dash_missing(frame, {"比率（%）": {"help": "说明"}})
+    assert shown["文字"].to_list() == ["甲", "—"]
+    assert shown["比率（%）"].to_list() == ["85.3", "—"]
+    assert shown["时间"].to_list() == ["2026-09-01 08:05", "—"]
+    assert shown["件数"].to_list() == [3, 4]  # no gap: still a number column
+    assert configs["比率（%）"]["help"] == "说明"  # the hover survives the text column
+    assert "件数" not in configs and "文字" not in configs
+    untouched, same = dash_missing(frame.drop_nulls())
+    assert untouched.equals(frame.drop_nulls()) and same == {}
+
+
+def test_the_systems_own_values_are_shown_in_words():
+    from ui.tables import in_words
+
+    frame = pl.DataFrame(
+        {
+            "用户": ["init", "张三", "local"],
+            "内容": ["local（演示密码，demo = false）", "init 之后", None],
+        }
+    )
+    shown = in_words(frame)
+    assert shown["用户"].to_list() == ["系统初始化", "张三", "本机"]
+    # Whole values only, but a sign-in's detail starts with its client.
+    assert shown["内容"].to_list() == ["本机（演示密码，已关闭演示模式）", "init 之后", None]
+
+
+def test_a_page_in_hours_writes_its_day_labels_in_hours():
+    from metrics.glossary import hours_text
+    from ui.format import days_in_hours
+
+    assert [days_in_hours(x) for x in ("<1天", "1–3天", "≥30天", "其他")] == [
+        "<24小时",
+        "24–72小时",
+        "≥720小时",
+        "其他",
+    ]
+    assert hours_text(72) == "72.0 小时"  # never switches to days
+    assert hours_text(None) == "—"
+
+
+def test_places_are_named_with_their_id():
+    from ui.names import place_labels
+
+    places = pl.DataFrame({"place_id": ["CJ03-S"], "name": ["营房村党群服务站"]})
+    assert place_labels(["CJ03-S", "CJ09-X", None], places) == [
+        "营房村党群服务站（CJ03-S）",
+        "CJ09-X",
+        None,
+    ]

@@ -208,10 +208,13 @@ def _demo_hints(store: UserStore) -> str:
     return "\n".join(lines)
 
 
-def sidebar_account(user: User) -> None:
-    """Who is signed in, and the sign-out button."""
-    with st.sidebar:
-        scope = f" · {plain(user.village_id)}" if user.village_id else ""
+def sidebar_account(user: User, village_names: dict[str, str] | None = None, place=None) -> None:
+    """Who is signed in (a 村居书记 with their village's name and id), and the sign-out
+    button, in ``place`` (default: the sidebar)."""
+    with place if place is not None else st.sidebar:
+        village = (village_names or {}).get(user.village_id or "", user.village_id)
+        named = f"{village}（{user.village_id}）" if village != user.village_id else village
+        scope = f" · {plain(named)}" if user.village_id else ""
         st.caption(f"当前用户：{plain(user.display_name)}（{plain(user.role)}{scope}）")
         if st.button("退出登录", key="sign_out"):
             sign_out()

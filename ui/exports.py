@@ -76,12 +76,15 @@ def download_pair(
 ) -> None:
     """A CSV and an Excel download side by side; each file is built when clicked.
 
-    The buttons' keys are ``<key>_csv`` and ``<key>_xlsx``.
+    The buttons' keys are ``<key>_csv`` and ``<key>_xlsx``. They sit in a row that
+    stays a row on a phone (columns would stack them, a screen's height for two
+    buttons); ``widths`` is no longer used and kept for existing callers.
     """
-    columns = st.columns(list(widths))
+    del widths
+    row = st.container(horizontal=True, gap="small")
     files = ((csv_data, "csv", "text/csv"), (xlsx_data, "xlsx", XLSX_MIME))
-    for column, label, (data, fmt, mime) in zip(columns, labels, files, strict=False):
-        column.download_button(
+    for label, (data, fmt, mime) in zip(labels, files, strict=False):
+        row.download_button(
             label,
             data=data,
             file_name=f"{file_stem}.{fmt}",

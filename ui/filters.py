@@ -239,9 +239,7 @@ def drill_to(page_path: str, view: View) -> None:
     st.switch_page(page_path, query_params=to_params(view))
 
 
-def drill_to_village(view: View, village_id: str, subgrid_id: str | None = None) -> None:
-    """Open 村居详情 for ``village_id`` over the view's months, with ``subgrid_id``
-    preselected among its rows."""
-    if subgrid_id:
-        session.hand_subgrid(subgrid_id)
+def drill_to_village(view: View, village_id: str) -> None:
+    """Open 村居详情 for ``village_id`` over the view's months (a sub-grid opens
+    子网格详情 instead: ``ui.subgrid_link``)."""
     drill_to(page_path("village"), View(view.start, view.end, village_id))

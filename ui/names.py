@@ -27,3 +27,11 @@ def subgrid_labels(
         names = (subgrids["village_name"] + " " + subgrids["name"]).to_list()
     lookup = dict(zip(subgrids["subgrid_id"].to_list(), names, strict=True))
     return [lookup.get(u, u) for u in ids]
+
+
+def place_labels(ids: Sequence[str | None], places: pl.DataFrame) -> list[str | None]:
+    """'营房村党群服务站（CJ03-S）' for each place id (``places`` from
+    ``metrics.registry.service_points``): the name a reader knows, with the id the
+    files use; an unknown id as it is, a missing one stays missing."""
+    names = dict(zip(places["place_id"].to_list(), places["name"].to_list(), strict=True))
+    return [None if p is None else f"{names[p]}（{p}）" if p in names else p for p in ids]

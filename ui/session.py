@@ -9,9 +9,7 @@ this module, so that each key has one owner and one meaning:
 * the shared view (month range and village) and the village names, set by the entry
   point before a page runs;
 * values a widget callback leaves for the next run (a map click, a picked table row),
-  taken once with :func:`take`;
-* the sub-grid a drill-down hands to 村居详情 (:func:`hand_subgrid`): the shared
-  filters rewrite the query string to from/to/village only, so it cannot travel there.
+  taken once with :func:`take`.
 
 Widget keys that only one page reads (e.g. ``coverage_month``) are that page's own;
 it still reads and writes them through :func:`value` and :func:`put`.
@@ -32,7 +30,6 @@ NOTICE_KEY = "auth_notice"
 # the token, and the nonce of a cookie hand-off the browser has yet to make.
 TOKEN_KEY, HANDOFF_KEY = "auth_token", "auth_cookie_handoff"
 VIEW_KEY, VILLAGE_NAMES_KEY = "current_view", "village_names"
-SUBGRID_HANDOFF = "_village_subgrid_handoff"
 
 
 # --- the signed-in user -----------------------------------------------------------------
@@ -150,16 +147,6 @@ def village_names() -> dict[str, str]:
 
 
 # --- hand-offs and page state -------------------------------------------------------------
-
-
-def hand_subgrid(subgrid_id: str) -> None:
-    """Preselect ``subgrid_id`` on 村居详情 (a drill-down from the map or the ranking)."""
-    st.session_state[SUBGRID_HANDOFF] = subgrid_id
-
-
-def take_subgrid() -> str | None:
-    """The sub-grid a drill-down handed over, once."""
-    return take(SUBGRID_HANDOFF)
 
 
 def take(key: str) -> Any:

@@ -1,36 +1,41 @@
-"""Tables whose numbers may be missing by definition (a stage with no time limit has
-no overdue count, a unit with nothing due no rate): shown with "—" on screen, exported
-with empty cells, so no "None" reaches a reader and an export keeps its numbers."""
+"""Tables whose cells may be empty (a stage with no time limit has no overdue count, a
+unit with nothing due no rate, an absent member no sign-in time, an upload not undone
+no undo time): shown with "—" on screen, exported with empty cells, so no "None"
+reaches a reader and an export keeps its numbers. Every table of the dashboard goes
+through :func:`dash_missing` (``ui.tables.show_table``, ``show_records``,
+``show_scorecard``)."""
 
 from __future__ import annotations
 
 import polars as pl
 import streamlit as st
 
-from metrics.glossary import MISSING
-from ui.exports import export_buttons
-from ui.tables import NO_DATA, Columns, column_configs, labelled
+from metrics.glossary import MISSING, TIME_FORMAT
 
 
-def show_sparse_table(
-    frame: pl.DataFrame, columns: Columns, name: str, key: str, height: int | None = None
-) -> None:
-    """:func:`ui.tables.show_table` for a frame with missing numbers ("—" on screen)."""
-    shown = labelled(frame, columns)
-    if shown.is_empty():
-        st.info(NO_DATA)
-        return
+def dash_missing(shown: pl.DataFrame, configs: dict | None = None) -> tuple[pl.DataFrame, dict]:
+    """``shown`` for the screen with "—" in every empty cell (Streamlit would write
+    "None"), and ``configs`` adjusted: a number column with a gap becomes text (right
+    aligned, its hover help kept), since a number column cannot hold "—". Exports keep
+    the frame as it was, empty cells and numbers."""
+    configs = dict(configs or {})
     gaps = [c for c in shown.columns if shown[c].null_count()]
-    on_screen = shown.with_columns(pl.col(c).cast(pl.String).fill_null(MISSING) for c in gaps)
-    configs = column_configs(columns)
-    for header in gaps:  # now text: keep the numbers' right alignment and the hover help
-        hover = (configs.get(header) or {}).get("help")
-        configs[header] = st.column_config.TextColumn(help=hover, alignment="right")
-    st.dataframe(
-        on_screen,
-        width="stretch",
-        hide_index=True,
-        column_config=configs,
-        height=height or "auto",
-    )
-    export_buttons(shown, name, key=key)
+    if not gaps:
+        return shown, configs
+    texts = []
+    for name in gaps:
+        dtype = shown.schema[name]
+        if dtype == pl.String:
+            texts.append(pl.col(name).fill_null(MISSING))
+            continue
+        if dtype.is_temporal():
+            shape = TIME_FORMAT if dtype == pl.Datetime else "%Y-%m-%d"
+            text = pl.col(name).dt.strftime(shape)
+        else:
+            text = pl.col(name).cast(pl.String)
+        texts.append(text.fill_null(MISSING))
+        if dtype.is_numeric():
+            old = configs.get(name) or {}
+            hover = old.get("help") if isinstance(old, dict) else None
+            configs[name] = st.column_config.TextColumn(help=hover, alignment="right")
+    return shown.with_columns(texts), configs

@@ -22,6 +22,7 @@ from metrics.glossary import column, entry
 from metrics.overview import SCORECARD_COLUMNS
 from ui import session
 from ui.exports import export_buttons
+from ui.sparse_tables import dash_missing
 
 Column = str | tuple[str, str] | tuple[str, str, str]
 Columns = Sequence[Column]
@@ -43,6 +44,20 @@ MEMBER_INDEX = (
     "months_on_roll",
 )
 NO_DATA = "所选范围内没有数据。"
+# Values the system itself writes into records (who loaded the sample, a loopback
+# sign-in, the kind of a boundary upload): words on screen, as users would say them.
+SYSTEM_WORDS = {
+    "init": "系统初始化",
+    "local": "本机",
+    "unknown": "未知",
+    "boundary": "地图边界",
+    "village": "村居",
+    "subgrid": "子网格",
+}
+SYSTEM_PHRASES = {
+    "^local（": "本机（",
+    "demo = false": "已关闭演示模式",
+}
 
 
 def _parts(spec: Column) -> tuple[str, str, str | None]:
@@ -111,11 +126,12 @@ def show_table(
             session.put(pick_into, rows[0] if rows else None)
 
         pick = {"key": key, "on_select": remember, "selection_mode": "single-row"}
+    on_screen, configs = dash_missing(shown, column_configs(columns))
     st.dataframe(
-        shown,
+        on_screen,
         width="stretch",
         hide_index=True,
-        column_config=column_configs(columns),
+        column_config=configs,
         height=height or "auto",
         **pick,
     )
@@ -125,12 +141,29 @@ def show_table(
 
 def show_records(frame: pl.DataFrame, name: str, key: str) -> None:
     """A table whose frame already carries its Chinese headers (validation errors,
-    upload history, the audit log), with its downloads."""
+    upload history, the audit log), with its downloads: the system's own values in
+    words (:data:`SYSTEM_WORDS`), "—" for an empty cell."""
     if frame.is_empty():
         st.info(NO_DATA)
         return
-    st.dataframe(frame, width="stretch", hide_index=True)
+    frame = in_words(frame)
+    on_screen, configs = dash_missing(frame)
+    st.dataframe(on_screen, width="stretch", hide_index=True, column_config=configs)
     export_buttons(frame, name, key=key)
+
+
+def in_words(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each text cell that is one of the system's own values
+    (:data:`SYSTEM_WORDS`) in its Chinese word, and the system's phrases inside a text
+    (:data:`SYSTEM_PHRASES`: a failed sign-in's detail starts with the client) too."""
+    texts = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    worded = []
+    for c in texts:
+        text = pl.col(c).replace(SYSTEM_WORDS)
+        for phrase, words in SYSTEM_PHRASES.items():
+            text = text.str.replace(phrase, words, literal=phrase[0] != "^")
+        worded.append(text)
+    return frame.with_columns(worded)
 
 
 # Lights of metrics.scorecard_reading.lights as cell backgrounds (soft, readable text).
@@ -170,11 +203,11 @@ def show_scorecard(
             for header, light in lit.items()
         }
     )
-    frame = shown.to_pandas()
+    on_screen, configs = dash_missing(shown, column_configs(columns))
+    frame = on_screen.to_pandas()
     styled = frame.style.apply(
         lambda _: backgrounds.reindex(columns=frame.columns, fill_value=""), axis=None
     )
-    configs = column_configs(columns)
     configs[entry(name).header] = st.column_config.Column(pinned=True)
     st.dataframe(
         styled,

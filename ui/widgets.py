@@ -19,10 +19,15 @@ def scope_label() -> str:
     return f"{plain(village_name(view.village_id))} · {range_label(view.start, view.end)}"
 
 
-def page_header(title: str) -> None:
-    """The page title with the scope it shows."""
+def page_header(title: str, months: bool = True) -> None:
+    """The page title with the scope it shows; without the month range for a page the
+    range does not apply to (督办: an item is listed until it is closed)."""
     st.title(title)
-    st.caption(scope_label())
+    if months:
+        st.caption(scope_label())
+    else:
+        village = plain(village_name(session.current_view().village_id))
+        st.caption(f"{village} · 不限月份（事项办结前一直列出）")
 
 
 def metric_card(
@@ -32,18 +37,19 @@ def metric_card(
     change: float | None = None,
     help: str | None = None,
     border: bool = False,
+    text: str | None = None,
 ) -> None:
     """A card of metric ``key``: the glossary's label (with the unit where the value
-    text lacks it), its value, and its change as the glossary writes it — green when
-    it went the good way, red the bad way, neither (and no arrow) for 持平 or for a
-    figure with no better direction."""
+    text lacks it), its value (``text`` where the page writes it in its own unit), and
+    its change as the glossary writes it — green when it went the good way, red the bad
+    way, neither (and no arrow) for 持平 or for a figure with no better direction."""
     m = entry(key)
     flat = is_flat(key, change)
     better = m.higher_is_better
     colour = "off" if flat or better is None else ("normal" if better else "inverse")
     container.metric(
         m.card_label,
-        value_text(key, value),
+        text if text is not None else value_text(key, value),
         delta=change_text(key, change),
         delta_color=colour,
         delta_arrow="off" if flat else "auto",

@@ -155,13 +155,15 @@ def export_keys(at: AppTest) -> set[str]:
 
 def shown_as(shown, values, scale: float = 1.0, digits: int = 1) -> bool:
     """Whether a table column ``shown`` holds ``values`` × ``scale`` rounded to
-    ``digits`` decimals (missing stays missing; the tolerance covers rounding mode)."""
+    ``digits`` decimals (missing stays missing; the tolerance covers rounding mode). A
+    column with an empty cell is shown as text ("—" there, ``ui.sparse_tables``)."""
     shown, values = list(shown), list(values)
     if len(shown) != len(values):
         return False
     tolerance = 0.5 * 10**-digits + 1e-9
     for a, b in zip(shown, values, strict=True):
-        a = None if a is None or a != a else a  # NaN from pandas = missing
+        # NaN from pandas, or the "—" a table shows for an empty cell = missing
+        a = None if a is None or a != a or a == "—" else float(a)
         if a is None or b is None:
             if a is not b:
                 return False
