@@ -61,6 +61,11 @@ def print_loaded(result: LoadResult) -> None:
                 f"✓ {f.label}（{f.kind_label}，{f.rows} 行）：新增 {f.inserted}，"
                 f"更新 {f.updated}，未变 {f.unchanged}{later}"
             )
+    outside = validation.outside
+    if outside is not None and outside.height:
+        print(f"\n请核对：有 {outside.height} 行不属于文件所对应的村居或月份，已一并载入：")
+        print(format_table(outside, SHOWN_ROWS))
+        print("（如需这类文件整批不载入，请加 --refuse-outside；载错可用 python -m etl undo 撤销）")
     if validation.warnings.height:
         print(f"\n提示（{validation.warnings.height} 条，不影响载入）：")
         print(format_table(validation.warnings, SHOWN_ROWS))
@@ -86,6 +91,17 @@ def print_rejection(result: ValidationResult) -> None:
         for column, reason, count in by_reason.iter_rows():
             print(f"  {count:>8} 行  {column}：{reason}")
     print("请修改文件后重新上传。")
+
+
+def print_outside(result: ValidationResult) -> None:
+    """Why an upload was refused for rows outside the village or month their file is
+    for (the first rows), and how to load them anyway."""
+    outside = result.outside
+    print(f"未载入：有 {outside.height} 行不属于文件所对应的村居或月份，数据库未做任何修改。")
+    print(format_table(outside, SHOWN_ROWS))
+    if outside.height > SHOWN_ROWS:
+        print(f"（仅显示前 {SHOWN_ROWS} 行）")
+    print("核对无误后去掉 --refuse-outside 重新运行即可一并载入；否则请修改文件。")
 
 
 def _width(text: str) -> int:

@@ -11,10 +11,17 @@ differences from a normal load, both because init builds from scratch: the rollu
 refreshed once for every month at the end instead of per batch, and "today" for the
 no-future-dates rule is at least the last day of the last sample month (``--end`` may
 name the current month).
+
+One builder at a time: a build holds an exclusive lock on the database's folder, so
+``make run`` can build the database while the dashboard starts, and a dashboard
+session that asks for the database meanwhile waits for that build and uses its result
+instead of building (and clobbering) a second one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
 from collections.abc import Callable
@@ -78,6 +85,49 @@ def init_database(
     if db_path.exists() and not force:
         raise DatabaseExistsError(f"数据库已存在：{db_path}（如需重建请加 --force）")
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    with _only_builder(db_path):
+        if db_path.exists() and not force:  # built by another process while we waited
+            return _counted(InitResult(db_path))
+        return _build(db_path, sample, force, months, end, seed, registry_dir, progress)
+
+
+@contextlib.contextmanager
+def _only_builder(db_path: Path):
+    """Hold the exclusive build lock of ``db_path``'s folder (waits for another builder).
+
+    The folder itself is locked (``flock`` on its descriptor) so that no lock file is
+    left beside the database."""
+    folder = os.open(db_path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the lock
+
+
+def _counted(result: InitResult) -> InitResult:
+    """``result`` with the rows of its (existing, complete) database counted."""
+    con = connect(result.db_path)  # read-write: the one configuration of this process
+    try:
+        for table in LOAD_ORDER:
+            result.rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        months = "SELECT DISTINCT strftime(activity_date, '%Y-%m') AS m FROM activity ORDER BY m"
+        result.months = [row[0] for row in con.execute(months).fetchall()]
+    finally:
+        con.close()
+    return result
+
+
+def _build(
+    db_path: Path,
+    sample: bool,
+    force: bool,
+    months: int,
+    end: date | tuple[int, int] | None,
+    seed: int,
+    registry_dir: Path,
+    progress: Progress | None,
+) -> InitResult:
     building = db_path.with_name(db_path.name + ".building")
     _remove(building)
     report = progress or (lambda step, total, label: None)
@@ -112,12 +162,15 @@ def init_database(
                     refresh_rollups=False,
                     today=today,
                     limits=in_process(),  # our own generated files
+                    # A roster update of a few people may look like "another village's
+                    # rows" to the scope check; the sample is ours, nothing to confirm.
+                    accept_outside=True,
                 )
         load_shipped_boundaries(con, user="init")
         with transaction(con):
             refresh(con)
         for table in LOAD_ORDER:
-            result.rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            result.rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         con.execute("CHECKPOINT")
     finally:
         con.close()

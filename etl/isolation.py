@@ -20,12 +20,22 @@ result or exception. The server exits when its parent does (its stdin closes).
 :mod:`multiprocessing`'s own ``forkserver`` is not used: every child it starts
 re-runs the parent's main script (``streamlit run``'s console script, say) before the
 job, unless that script was started with ``python -m``.
+
+A command line that reads files (``python -m etl load``) is itself such a boundary: a
+hostile file can end that process, never the dashboard, and the load is one
+transaction. Inside :func:`reading_here` the reads of :func:`run_isolated` happen in the
+calling process under the same limits — its data segment may grow by at most
+``memory_mb`` (``RLIMIT_DATA`` lowered for the read, restored after) and the read may
+last ``timeout_seconds`` (then the process reports it and exits) — which saves the
+reading server's start and the copies to and from the child
+(docs/decisions/0018-the-command-line-reads-in-its-own-process.md).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import io
 import os
 import pickle
@@ -271,6 +281,29 @@ def _slots_for(workers: int) -> threading.BoundedSemaphore:
         return _slots.setdefault(workers, threading.BoundedSemaphore(workers))
 
 
+# Set inside reading_here(): run_isolated then reads in this process (per thread and
+# task, so a test calling the CLI's main() leaves other callers isolated).
+_reading_here: contextvars.ContextVar[bool] = contextvars.ContextVar("reading_here", default=False)
+_here_lock = threading.Lock()  # the data-segment limit is process-wide: one read at a time
+_BACKSTOP_SECONDS = 5  # after the time limit, if the watchdog thread cannot run
+
+
+@contextlib.contextmanager
+def reading_here():
+    """Within the block, :func:`run_isolated` reads in this process, under its limits.
+
+    Only for a process that is itself the boundary a hostile file may break (the
+    ``python -m etl load`` command): a reader over the memory limit fails or aborts
+    this process, one over the time limit makes it print why and exit with status 1;
+    nothing has been written by then (reading precedes the load's transaction).
+    """
+    token = _reading_here.set(True)
+    try:
+        yield
+    finally:
+        _reading_here.reset(token)
+
+
 def start_reading_server() -> None:
     """Start the reading server now (optional: it starts on first use otherwise)."""
     _server.socket_path()
@@ -293,6 +326,9 @@ def run_isolated(
     limits = limits or default_limits().isolation
     if not limits.enabled:
         return function(*args)
+    if _reading_here.get():
+        with _here_lock:
+            return _run_here(function, args, limits, what)
     with _slots_for(limits.workers):
         return _run(function, args, limits, what)
 
@@ -323,6 +359,54 @@ def _run(function: Callable[..., T], args: tuple, limits: IsolationLimits, what:
             f"{what}无法安全读取：读取所需内存超过 {limits.memory_mb:,} MB 的上限，已停止"
         )
     raise value
+
+
+def _data_bytes() -> int:
+    """This process's data segment now (VmData: what ``RLIMIT_DATA`` is checked against)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    return 0  # pragma: no cover - Linux only, as RLIMIT_DATA's meaning is
+
+
+def _run_here(function: Callable[..., T], args: tuple, limits: IsolationLimits, what: str) -> T:
+    """``function(*args)`` in this process: its data segment may grow by ``memory_mb``
+    at most while it runs, and it may run ``timeout_seconds``."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    ceiling = _data_bytes() + limits.memory_mb * 2**20
+    for existing in (soft, hard):
+        if existing != resource.RLIM_INFINITY:
+            ceiling = min(ceiling, existing)
+    message = (
+        f"{what}无法安全读取：读取超过 {limits.timeout_seconds:g} 秒的时间上限，已停止，"
+        "数据库未做任何修改。文件可能已损坏或是恶意构造的；请在 Excel 中打开检查后另存再载入"
+    )
+
+    def overdue() -> None:
+        # A reader stuck in native code never returns to Python: end the process. The
+        # load's transaction is not open yet, so nothing is lost.
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+    watchdog = threading.Timer(limits.timeout_seconds, overdue)
+    watchdog.daemon = True
+    watchdog.start()
+    # If the watchdog cannot take the interpreter lock, SIGALRM's default action ends
+    # the process a little later.
+    signal.alarm(max(1, int(limits.timeout_seconds + 0.999)) + _BACKSTOP_SECONDS)
+    resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
+    try:
+        return function(*args)
+    except MemoryError:
+        raise UnsafeInput(
+            f"{what}无法安全读取：读取所需内存超过 {limits.memory_mb:,} MB 的上限，已停止"
+        ) from None
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+        signal.alarm(0)
+        watchdog.cancel()
 
 
 def _exchange(

@@ -68,6 +68,7 @@ from etl.upload_reading import UploadReading, read_upload_files
 from etl.upload_results import (
     FileSummary,
     LoadResult,
+    OutsideRowsRefused,
     Progress,
     UploadRecord,
     UploadRejected,
@@ -76,18 +77,24 @@ from etl.upload_results import (
 )
 from etl.upsert import LOAD_ORDER, KindPlan, Written, plan_writes, write_plans
 from etl.validation.duplicates import cross_part_duplicates
+from etl.validation.findings import REPORT_SCHEMA
 from etl.validation.references import build_context
+from etl.validation.registry_rules import REGISTRY, registry_errors, registry_warnings
 from etl.validation.rules import check_part
+from etl.validation.scope import outside_rows
 from etl.validation.typed_table import Part
 from etl.write_access import DatabaseBusy, connect_for_load
 from store.clock import today_local
 from store.contracts import KINDS
 from store.database import data_version, transaction
 
+ERROR_SCHEMA = REPORT_SCHEMA  # 文件, 行号, 列, 值, 原因
+
 __all__ = [
     "DatabaseBusy",
     "FileSummary",
     "LoadResult",
+    "OutsideRowsRefused",
     "UndoRefused",
     "UndoResult",
     "UploadRecord",
@@ -125,11 +132,20 @@ def validate_uploads(
     reading = read_upload_files(con, files, report, limits or default_limits())
     report(len(files), total, "校验")
     row_errors = _row_errors(con, reading.parts, today)
-    plans, plan_warnings = None, None
+    plans, plan_warnings, outside = None, None, None
     if all(e.is_empty() for e in reading.errors + row_errors):
         report(len(files) + 1, total, "与数据库比对")
         plans, plan_warnings = plan_writes(con, reading.parts)
-    return _result(reading, files, today, row_errors, plans, plan_warnings)
+        plan_warnings.append(_registry_notes(con, reading.parts))
+        outside = outside_rows(con, reading.parts)
+    return _result(reading, files, today, row_errors, plans, plan_warnings, outside)
+
+
+def _registry_notes(con: duckdb.DuckDBPyConnection, parts: list[Part]) -> pl.DataFrame:
+    """What a registry upload keeps and renames (read before anything is written)."""
+    if not any(p.kind.name in REGISTRY for p in parts):
+        return pl.DataFrame(schema=ERROR_SCHEMA)
+    return registry_warnings(con, parts)
 
 
 def _row_errors(
@@ -139,6 +155,8 @@ def _row_errors(
     context = build_context(con, parts, today)
     errors = [check_part(part, context) for part in parts]
     errors.append(cross_part_duplicates(parts))
+    if any(p.kind.name in REGISTRY for p in parts):
+        errors.append(registry_errors(con, parts))
     return errors
 
 
@@ -154,22 +172,31 @@ def commit_uploads(
     dry_run: bool = False,
     refresh_rollups: bool = True,
     progress: Progress | None = None,
+    accept_outside: bool = False,
 ) -> list[UploadRecord]:
     """Write a validated upload in one transaction; returns one record per table written.
 
     If the database changed since ``result`` was computed, the upload is validated again
-    first. Raises :class:`UploadRejected` when it has errors. With ``dry_run`` the
-    transaction is rolled back (the records show what would have been written).
-    ``refresh_rollups=False`` is for ``init``, which refreshes every month once at the end.
+    first. Raises :class:`UploadRejected` when it has errors, and
+    :class:`OutsideRowsRefused` when it has rows outside the village or month their file
+    is for (``result.outside``) and ``accept_outside`` is false — acceptance covers the
+    rows that were shown: a new one found on validating again is refused too. With
+    ``dry_run`` the transaction is rolled back (the records show what would have been
+    written). ``refresh_rollups=False`` is for ``init``, which refreshes every month once
+    at the end.
     """
     with write_access.WRITE_LOCK:
         ensure_upload_schema(con)
+        shown = _flagged(result.outside)
         if result.ok and data_version(con) != result.data_version:
             fresh = validate_uploads(con, result.sources, today=result.today, limits=result.limits)
             result.files, result.errors, result.warnings = fresh.files, fresh.errors, fresh.warnings
             result.plans, result.data_version = fresh.plans, fresh.data_version
+            result.outside = fresh.outside
         if not result.ok:
             raise UploadRejected(result)
+        if result.outside.height and not (accept_outside and _flagged(result.outside) <= shown):
+            raise OutsideRowsRefused(result)
         if not result.plans:
             return []
         return _write(con, result, user, dry_run, refresh_rollups, progress)
@@ -191,6 +218,11 @@ def _write(
         records = _finish(con, result, written, user, dry_run, refresh_rollups, report)
     report(total, total, "完成")
     return records
+
+
+def _flagged(outside: pl.DataFrame) -> set[tuple]:
+    """The (file, row) pairs flagged as outside the declared village or month."""
+    return set(outside.select("文件", "行号").iter_rows())
 
 
 def _writing_label(kinds: list[str]) -> str:
@@ -229,14 +261,20 @@ def load_uploads(
     today: date | None = None,
     progress: Progress | None = None,
     limits: Limits | None = None,
+    accept_outside: bool = True,
 ) -> LoadResult:
     """Validate and commit in one call (under the write lock).
 
-    Raises :class:`UploadRejected` (with the report) when any file has an error; nothing
-    is written then. The outcome is that of :func:`validate_uploads` followed by
-    :func:`commit_uploads`, but faster: once the files are read and typed, the rows are
-    written inside the (still uncommitted) transaction while the row rules run, and the
-    transaction is rolled back if any rule fails.
+    Raises :class:`UploadRejected` (with the report) when any file has an error, and
+    :class:`OutsideRowsRefused` when rows lie outside the village or month their file is
+    for (``result.validation.outside``) and ``accept_outside`` is false; nothing is
+    written then. Programs loading their own files (``init``, scripts) keep the default;
+    the command line passes false only with ``--refuse-outside``, and the page
+    validates and commits (:func:`commit_uploads` refuses unless accepted). The outcome is that of
+    :func:`validate_uploads` followed by :func:`commit_uploads`, but faster: once the
+    files are read and typed, the rows are written inside the (still uncommitted)
+    transaction while the row rules run, and the transaction is rolled back if any rule
+    fails.
     """
     with write_access.WRITE_LOCK:
         ensure_upload_schema(con)
@@ -249,6 +287,15 @@ def load_uploads(
             if not result.ok:
                 raise UploadRejected(result)
             return LoadResult(result, [], dry_run)
+        outside = outside_rows(con, reading.parts)
+        if outside.height and not accept_outside:
+            # Refused before anything is written; errors, if any, come first.
+            result = _result(reading, files, today, _row_errors(con, reading.parts, today))
+            if not result.ok:
+                raise UploadRejected(result)
+            result.outside = outside
+            raise OutsideRowsRefused(result)
+        notes = _registry_notes(con, reading.parts)  # before the rows change
         kinds = [k for k in LOAD_ORDER if any(p.kind.name == k for p in reading.parts)]
         with transaction(con, commit=not dry_run):
             report(0, len(kinds) + 2, f"{_writing_label(kinds)}（同时校验）")
@@ -259,7 +306,7 @@ def load_uploads(
                     raise UploadRejected(result)
                 raise outcome  # a failure no rule explains: a bug, not bad data
             plans, more, written = outcome
-            result = _result(reading, files, today, row_errors, plans, more)
+            result = _result(reading, files, today, row_errors, plans, [*more, notes], outside)
             if not result.ok:
                 raise UploadRejected(result)
             records = _finish(con, result, written, user, dry_run, refresh_rollups, report)
@@ -312,8 +359,10 @@ def _result(
     row_errors: list[pl.DataFrame],
     plans: list[KindPlan] | None = None,
     plan_warnings: list[pl.DataFrame] | None = None,
+    outside: pl.DataFrame | None = None,
 ) -> ValidationResult:
-    """The validation report; plans and their warnings only count when it has no errors."""
+    """The validation report; plans, their warnings and the rows flagged as outside the
+    declared village or month only count when it has no errors."""
     errors = _error_frame(reading.errors + row_errors)
     ok = errors.is_empty()
     warnings = reading.warnings + ((plan_warnings or []) if ok else [])
@@ -326,6 +375,7 @@ def _result(
         sources=list(files),
         plans=(plans or []) if ok else [],
         limits=reading.limits,
+        outside=outside if ok and outside is not None else pl.DataFrame(schema=ERROR_SCHEMA),
     )
 
 

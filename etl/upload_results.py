@@ -27,6 +27,18 @@ class UploadRejected(Exception):
         self.result = result
 
 
+class OutsideRowsRefused(Exception):
+    """The upload has rows outside the village or month their file is for
+    (``result.outside``) and the user did not accept them; nothing was written."""
+
+    def __init__(self, result: ValidationResult):
+        super().__init__(
+            f"未载入：有 {result.outside.height} 行不属于文件所对应的村居或月份，"
+            "需核对后确认一并载入（页面勾选确认；命令行不加 --refuse-outside）"
+        )
+        self.result = result
+
+
 @dataclass
 class FileSummary:
     """One table of an upload: what was recognised, and (after commit) what was written."""
@@ -69,7 +81,9 @@ class ValidationResult:
     """The outcome of :func:`validate_uploads`.
 
     ``errors`` and ``warnings`` are frames with the columns 文件, 行号, 列, 值, 原因
-    (行号 is the Excel row number; null for problems of the whole file).
+    (行号 is the Excel row number; null for problems of the whole file); so is
+    ``outside``, the rows outside the village or month their file is for
+    (:mod:`etl.validation.scope`), which the commit refuses unless accepted.
     """
 
     files: list[FileSummary]
@@ -80,6 +94,12 @@ class ValidationResult:
     sources: list[tuple[str, bytes]] = field(repr=False, default_factory=list)
     plans: list[KindPlan] = field(repr=False, default_factory=list)
     limits: Limits | None = field(repr=False, default=None)
+    outside: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    @property
+    def needs_acceptance(self) -> bool:
+        """True when rows outside the declared village or month must be accepted."""
+        return self.outside.height > 0
 
     @property
     def ok(self) -> bool:

@@ -6,12 +6,14 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 import polars as pl
 import pytest
 
 from etl.__main__ import main
+from store.paths import REPO_ROOT
 from tests.support.loading import (
     content_hashes,
     copy_db,
@@ -40,10 +42,19 @@ def test_load_history_undo_round_trip(db, sample_dir, capsys):
     assert main(["undo", "--db", str(db), "--user", "张三", str(last_batch(db))]) == 0
     assert "已撤销批次" in capsys.readouterr().out
     before = content_hashes(db)
-    assert main(["load", "--db", str(db), "--dry-run", str(sample_dir / LAST)]) == 0
-    assert "试运行" in capsys.readouterr().out
+    # The sample's month holds late paperwork of the month before: flagged rows that the
+    # command line lists and loads, or refuses with --refuse-outside (docs/loading.md).
+    strict = ["load", "--db", str(db), "--dry-run", "--refuse-outside", str(sample_dir / LAST)]
+    assert main(strict) == 1
+    assert "--refuse-outside" in capsys.readouterr().out
     assert content_hashes(db) == before
-    assert main(["load", "--db", str(db), "--user", "张三", str(sample_dir / LAST)]) == 0
+    dry = ["load", "--db", str(db), "--dry-run", str(sample_dir / LAST)]
+    assert main(dry) == 0
+    out = capsys.readouterr().out
+    assert "试运行" in out and "请核对" in out
+    assert content_hashes(db) == before
+    load = ["load", "--db", str(db), "--user", "张三", str(sample_dir / LAST)]
+    assert main(load) == 0
     out = capsys.readouterr().out
     assert out.count("✓") == len(month_files(sample_dir, LAST))
     activities = (
@@ -168,3 +179,21 @@ def test_sigkill_during_a_large_load_leaves_the_database_as_it_was(
     # The database opens, is not locked, and the same load through the CLI then succeeds.
     assert run_cli("load", "--db", str(db), *files).returncode == 0
     assert data_hashes(db) == data_hashes(full)
+
+
+def test_a_load_imports_neither_the_sample_generator_nor_the_boundaries(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from etl.__main__ import main
+        code = main(["load", "--db", {str(tmp_path / "none.duckdb")!r},
+                     {str(tmp_path / "missing.csv")!r}])
+        heavy = [m for m in ("etl.generate", "etl.boundaries", "etl.init_db", "shapely")
+                 if m in sys.modules]
+        print(code, heavy)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60
+    )
+    assert done.stdout.split("\n")[0] == "2 []", done.stdout + done.stderr

@@ -65,6 +65,10 @@ def test_reference_and_consistency_errors(db):
             )
         ],
     )
+    # An unknown id's reason goes on with the valid ids (tests/test_upload_traps.py): the
+    # first sentence is the reason proper.
+    assert any(r[4].startswith("子网格编号不存在。建龙社区（CJ01）的子网格：") for r in errors)
+    errors = {(*r[:4], r[4].split("。")[0]) for r in errors}
     assert errors == {
         ("活动.csv", 3, "子网格编号", "CJ01-99", "子网格编号不存在"),
         (

@@ -31,6 +31,11 @@ class Town:
         self.people = people
         self.pid = people["person_id"].to_numpy()
         self.role = people["role"].to_numpy()
+        # Roles as small integers: the generators ask "who holds these roles" tens of
+        # thousands of times, and np.isin over strings cost a second of every init.
+        names, codes = np.unique(self.role.astype(str), return_inverse=True)
+        self._role_codes = codes.astype(np.int16)
+        self._role_index = {name: i for i, name in enumerate(names.tolist())}
         self.subgrid = people["subgrid_id"].fill_null("").to_numpy()
         self.village = people["village_id"].to_numpy()
         self.party = people["is_party_member"].to_numpy()
@@ -83,7 +88,11 @@ class Town:
 
     def with_role(self, idx: np.ndarray, *roles: str) -> np.ndarray:
         """The people among ``idx`` who hold one of ``roles``."""
-        return idx[np.isin(self.role[idx], roles)]
+        held = self._role_codes[idx]
+        wanted = [self._role_index[r] for r in roles if r in self._role_index]
+        if len(wanted) == 1:
+            return idx[held == wanted[0]]
+        return idx[np.isin(held, wanted)]
 
 
 def read_registry(registry_dir: Path = REGISTRY_DIR) -> dict[str, pl.DataFrame]:

@@ -14,6 +14,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from etl.registry_upload import RegistryLists, registry_lists
 from etl.validation.findings import Rule
 from etl.validation.typed_table import Part
 from store.contracts import KINDS
@@ -63,6 +64,9 @@ REFERENCE_REASONS = {
 }
 
 PARENT_KINDS = ("village", "subgrid", "service_point", "person", "activity")
+HINTED = ("village", "subgrid", "service_point")  # the kinds whose valid ids are listed
+LISTED = 12  # valid ids named in one error before "等"
+VILLAGES_LISTED = 20  # a town's villages are listed whole (漕泾镇 has 14)
 
 
 def key_column(kind: str) -> str:
@@ -88,6 +92,9 @@ class Context:
     today: date
     # person_id, role of the people a 履职评价 rates (database ∪ upload), else None.
     person_roles: pl.DataFrame | None = None
+    # The registry with names (upload ∪ database), when an id of it is missing: an
+    # unknown-id error lists the valid ones.
+    registry: RegistryLists | None = None
 
 
 def build_context(con: duckdb.DuckDBPyConnection, parts: Sequence[Part], today: date) -> Context:
@@ -122,7 +129,14 @@ def build_context(con: duckdb.DuckDBPyConnection, parts: Sequence[Part], today: 
         if mine:
             subgrids = pl.concat([*mine, subgrids]).unique("subgrid_id", keep="first")
     roles = _person_roles(con, by_kind) if "duty_rating" in by_kind else None
-    return Context(ids, missing, subgrids, today, roles)
+    listed = {
+        (p.index, r.column)
+        for r in REFERENCES
+        if set(r.targets) & set(HINTED)
+        for p in by_kind.get(r.kind, [])
+    }
+    registry = registry_lists(con, parts) if listed & missing.keys() else None
+    return Context(ids, missing, subgrids, today, roles, registry)
 
 
 def _person_roles(con: duckdb.DuckDBPyConnection, by_kind: dict[str, list[Part]]) -> pl.DataFrame:
@@ -202,12 +216,67 @@ def _existing(
 
 
 def reference_rules(part: Part, ctx: Context) -> list[Rule]:
-    """Ids that must exist in the database or in the same upload (only if some do not)."""
+    """Ids that must exist in the database or in the same upload (only if some do not).
+
+    An unknown village, sub-grid or place id is reported with the valid ones: those of
+    the row's village (its 村居编号 column, else the village the id starts with), with
+    their names, cut after :data:`LISTED` (every village when no village is known).
+    """
     rules = []
+    present = set(part.text.columns)
     for ref in REFERENCES:
         absent = ctx.missing.get((part.index, ref.column))
         if ref.kind != part.kind.name or absent is None:
             continue
         col = pl.col(ref.column)
-        rules.append(Rule(ref.column, col.is_in(absent.implode()), REFERENCE_REASONS[ref.targets]))
+        reason: str | pl.Expr = REFERENCE_REASONS[ref.targets]
+        if ctx.registry is not None and set(ref.targets) & set(HINTED):
+            reason = _reason_with_valid_ids(ref, ctx.registry, present)
+        rules.append(Rule(ref.column, col.is_in(absent.implode()), reason))
     return rules
+
+
+def _listing(label: str, pairs: list[tuple[str, str]], limit: int = LISTED) -> str:
+    shown = "、".join(f"{i} {n}" for i, n in pairs[:limit])
+    more = f" 等，共 {len(pairs)} 个" if len(pairs) > limit else ""
+    return f"{label}：{shown}{more}" if pairs else f"{label}：无"
+
+
+def _village_hints(registry: RegistryLists, targets: tuple[str, ...]) -> dict[str, str]:
+    """village id → the valid ids of ``targets`` in that village, in words."""
+    hints = {}
+    for village, name in registry.villages.iter_rows():
+        parts = []
+        if "subgrid" in targets:
+            own = registry.subgrids.filter(pl.col("village_id") == village)
+            parts.append(
+                _listing(f"{name}（{village}）的子网格", own.select("subgrid_id", "name").rows())
+            )
+        if "service_point" in targets:
+            own = registry.points.filter(pl.col("village_id") == village)
+            parts.append(
+                _listing(f"{name}（{village}）的站点", own.select("place_id", "name").rows())
+            )
+        if "village" in targets and "subgrid" in targets:
+            parts.insert(0, f"村居 {village} {name}")
+        hints[village] = "；".join(parts)
+    return hints
+
+
+def _reason_with_valid_ids(ref: Reference, registry: RegistryLists, present: set[str]) -> pl.Expr:
+    """The unknown-id reason followed by the valid ids for the row's village."""
+    base = REFERENCE_REASONS[ref.targets]
+    villages = _listing("现有村居", registry.villages.rows(), VILLAGES_LISTED)
+    if ref.targets == ("village",):
+        return pl.lit(f"{base}。{villages}")
+    hints = _village_hints(registry, ref.targets)
+    # The row's village: its own 村居编号 column where the kind has one and it names a
+    # known village, else the id's prefix (CJ03-77 → CJ03: ids are built on the
+    # village's, decision 0005).
+    prefix = pl.col(ref.column).str.extract(r"^(.+)-[^-]*$")
+    candidates = [prefix]
+    if ref.column != "village_id" and "village_id" in present:
+        candidates.insert(0, pl.col("village_id"))
+    known = [c.replace_strict(hints, default=None, return_dtype=pl.String) for c in candidates]
+    fallback = pl.lit(f"无法判断所属村居，请先核对编号前缀（应为村居编号）。{villages}")
+    return pl.format("{}。{}", pl.lit(base), pl.coalesce(*known, fallback))

@@ -18,6 +18,7 @@ from etl.validation.findings import Rule
 from etl.validation.lifecycle_rules import REPORT_STEPS, lifecycle_rules
 from etl.validation.list_rules import list_rules
 from etl.validation.references import Context, reference_rules
+from etl.validation.template_rows import example_rows
 from etl.validation.typed_table import Part
 from store.contracts import ENUMS, Kind
 
@@ -220,7 +221,7 @@ def check_part(part: Part, ctx: Context) -> pl.DataFrame:
     counts = (
         work.select(m.sum().alias(f"r{i}") for i, m in enumerate(masks)).row(0) if rules else ()
     )
-    reports = [duplicate_rule_rows(part)]
+    reports = [duplicate_rule_rows(part), example_rows(part)]
     for rule, mask, count in zip(rules, masks, counts, strict=True):
         if not count:
             continue
