@@ -1,8 +1,9 @@
 """Metric calls per page, warm, median of 5, at town scale and city scale.
 
 Each page is the set of metric calls its Streamlit page makes for one view, run
-inside one ``metrics.batch()`` as the page would (:data:`PAGES`); the range is the
-last six sample months (2026-05 … 2026-10), the drill-down village ``CJ03``. Every
+inside one ``metrics.batch()`` as the page would (:data:`PAGES`, kept in step with
+``app_pages/``); the range is the last six sample months (2026-05 … 2026-10), the
+drill-down village ``CJ03``. Every
 page is run once to warm up, then ``--repeat`` times (default 5); the median is
 printed, in milliseconds, with the city/town ratio.
 
@@ -39,11 +40,16 @@ from metrics import (
     explain,
     indices,
     overview,
+    registry,
     response,
     study,
 )
+from metrics.alerts import alerts
+from metrics.highlights import highlights
+from metrics.scorecard_reading import rank_reasons
 from store.contracts import KINDS, Kind
 from store.database import connect, transaction
+from store.months import add_months
 from store.paths import REPO_ROOT
 from store.rollup_layout import rollups_ready
 
@@ -55,53 +61,72 @@ VILLAGE = "CJ03"
 
 
 def _pages() -> dict:
+    """Each page's metric calls for one view, as ``app_pages/`` makes them (the default
+    view: the whole town, the range above; the trend over at least 12 months)."""
     f = RANGE
     fv, fs = f.at_level("village"), f.at_level("subgrid")
     month = f.for_months(f.end)
+    trend = Filter(add_months(f.end, -11), f.end, "town")
+    village = Filter(f.start, f.end, "village", VILLAGE)
     one = Filter(f.start, f.end, "subgrid", VILLAGE)
+    village_trend = Filter(trend.start, f.end, "village", VILLAGE)
     return {
         "总览": lambda c: (
+            overview.town_summary(c),
             overview.kpis(c, f),
-            overview.kpi_trend(c, f),
-            overview.alerts(c, f),
-            response.overdue(c, f),
+            overview.kpi_trend(c, trend),
+            alerts(c, f),
+            overview.scorecard(c, fv),
+            rank_reasons(c, fv),
+            highlights(c, f, masked=True),
         ),
         "网格覆盖": lambda c: (
             coverage.coverage_matrix(c, month.at_level("subgrid")),
+            coverage.coverage_summary(c, month.at_level("subgrid")),
             coverage.coverage_summary(c, fv),
-            coverage.coverage_by_month(c, fv),
+            registry.subgrids(c),
+            registry.data_months(c),
         ),
         "学习教育": lambda c: (
+            study.study_summary(c, f),
+            study.study_by_month(c, trend),
             study.study_summary(c, fv),
             study.study_summary(c, fs),
-            study.study_by_month(c, f),
             study.not_reached(c, f),
+            registry.subgrids(c),
         ),
         "民情处置": lambda c: (
+            response.response_summary(c, f),
             response.funnel(c, f),
             response.duration_distribution(c, f),
-            response.response_by_month(c, f),
+            response.response_by_month(c, trend),
             response.backlog(c, f),
             response.overdue(c, f),
-            response.response_summary(c, fv),
         ),
         "两个指数地图": lambda c: (
-            indices.indices(c, fv),
-            indices.indices(c, fs),
-            indices.vanguard_members(c, one),
+            overview.scorecard(c, fv),
+            registry.boundaries(c, "village"),
+            registry.service_points(c),
+            registry.villages(c),
+            indices.vanguard_members(c, village),
+            registry.subgrids(c, VILLAGE),
         ),
         "村居详情": lambda c: (
+            overview.kpis(c, village),
+            overview.scorecard(c, village),
+            assessment.town_ranks(c, village),
             overview.scorecard(c, one),
-            overview.kpi_trend(c, one.at_level("village")),
-            drilldown_rows.activity_rows(c, one.for_months(f.end), f"{VILLAGE}-01"),
-            drilldown_rows.report_rows(c, one),
-            study.not_reached(c, one),
-            response.overdue(c, one),
+            overview.kpi_trend(c, village_trend),
+            registry.subgrids(c, VILLAGE),
+            drilldown_rows.activity_rows(c, village, VILLAGE),
+            drilldown_rows.attendance_rows(c, village, VILLAGE),
+            drilldown_rows.report_rows(c, village, VILLAGE),
+            indices.vanguard_members(c, village),
         ),
         "考核排名": lambda c: (
-            assessment.rank_change(c, fv),  # first: the others reuse its data
             assessment.assessment(c, fv),
-            assessment.assessment(c, fs),
+            assessment.rank_change(c, fv),
+            assessment.town_ranks(c, fv),
             assessment.assessment_components(c, fv),
             explain.explain("assessment"),
         ),
@@ -234,6 +259,11 @@ def run(args) -> dict:
         "town_max_ms": max(town_ms.values()),
         "city_max_ms": max(city_ms.values()),
         "targets_ms": {"town": 50, "city": 300},
+        "targets": [
+            {"target": f"{scale} {page} ≤ {limit} ms", "value": ms, "met": ms <= limit}
+            for scale, figures, limit in (("town", town_ms, 50), ("city", city_ms, 300))
+            for page, ms in figures.items()
+        ],
         "db_size_mb": sizes,
         "build_s": {"town": round(town_build, 1), "city (0 when cached)": round(city_build, 1)},
         "measured_on": date.today().isoformat(),

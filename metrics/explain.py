@@ -75,7 +75,8 @@ def _fortress(c: Config) -> str:
     return (
         f"党组织堡垒指数（子网格，满分 100）= 制度落实 {_n(f.coverage)} × "
         f"{label('activity_coverage')} + 学习覆盖 "
-        f"{_n(f.study)} × 学习覆盖率 + 民情收集 {_n(f.collection)} × 收集件数 ÷ 目标（超过目标按目标计） + "
+        f"{_n(f.study)} × 学习覆盖率 + 民情收集 {_n(f.collection)} × "
+        "收集件数 ÷ 目标（超过目标按目标计） + "
         f"按期办结 {_n(f.handling)} × 按期办结率 + 测评 {_n(f.survey)} × 测评得分 ÷ 100，"
         f"减去反向扣分，最低为 0。民情收集目标为每个子网格每月 "
         f"{_n(c.response.target_per_subgrid_month)} 件。"

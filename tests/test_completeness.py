@@ -156,6 +156,26 @@ def test_unreported_units_of_a_context_cover_its_whole_span(db):
     assert units.schema == {"village_id": pl.String, "month": pl.Date, "kind": pl.String}
 
 
+def test_a_batch_fetches_each_months_unit_rows_once_with_the_same_statuses(db):
+    """Inside a batch the unit rows are fetched month by month and shared between
+    ranges (a page's contexts span different ones): every range's statuses are those
+    computed alone, whatever order the ranges come in."""
+    delete_unit(db, VILLAGE, SEP, ("report",))
+    delete_unit(db, OTHER, OCT, ABSENT)
+    ranges = [(OCT, OCT), (date(2026, 5, 1), OCT), (SEP, NOV), (date(2025, 11, 1), SEP)]
+    alone = [frame_of(db, start, end) for start, end in ranges]
+    con = connect(db)
+    try:
+        with batch():
+            shared = [completeness(con, start, end) for start, end in ranges]
+            again = completeness(con, SEP, OCT)
+    finally:
+        con.close()
+    for one, other in zip(alone, shared, strict=True):
+        assert one.equals(other)
+    assert again.equals(frame_of(db, SEP, OCT))
+
+
 def test_a_month_nobody_has_reported_is_not_due(db):
     frame = frame_of(db, SEP, NOV)  # nobody has uploaded November
     assert set(frame["month"]) == {SEP, OCT}

@@ -15,6 +15,7 @@ import resource
 import stat
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import replace
 
@@ -22,7 +23,7 @@ import polars as pl
 import pytest
 
 from etl.boundaries import BoundaryError, replace_boundaries
-from etl.isolation import UnsafeInput, run_isolated
+from etl.isolation import UnsafeInput, reading_here, run_isolated
 from etl.limits import IsolationLimits, Limits, ReadLimits, default_limits, load_limits
 from etl.load import UploadRejected, load_uploads, validate_uploads
 from etl.prescan import LimitExceeded
@@ -182,6 +183,50 @@ def test_a_misbehaving_reader_ends_its_child_not_this_process(function, args, re
     assert reason in str(caught.value) and "无法安全读取" in str(caught.value)
     assert time.monotonic() - started < 60  # the timeout case ends at its limit
     assert run_isolated(targets.echo, 7, limits=TIGHT) == 7  # and the next job runs
+
+
+# The command line reads in its own process under the same limits
+# (docs/decisions/0018-the-command-line-reads-in-its-own-process.md).
+
+
+def test_inside_reading_here_the_read_runs_in_this_process_and_the_limit_comes_back():
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    with reading_here():
+        assert run_isolated(os.getpid, limits=TIGHT) == os.getpid()
+        with pytest.raises(ValueError, match="boom"):  # the reader's own error, as before
+            run_isolated(targets.fail, "boom", limits=TIGHT)
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
+    # Outside the block (and for every other caller) the read is in a child again.
+    assert run_isolated(os.getpid, limits=TIGHT) != os.getpid()
+
+
+def test_a_read_over_the_memory_limit_is_refused_in_this_process():
+    with reading_here(), pytest.raises(UnsafeInput) as caught:
+        run_isolated(targets.allocate, 2000, limits=TIGHT)
+    assert "无法安全读取" in str(caught.value) and "400 MB" in str(caught.value)
+    assert targets.allocate(500) == 500 * 2**20  # the limit was lifted after the read
+
+
+@pytest.mark.slow
+def test_a_read_over_the_time_limit_ends_the_command_with_its_reason():
+    script = textwrap.dedent(
+        """
+        from etl.isolation import reading_here, run_isolated
+        from etl.limits import IsolationLimits
+        from tests.support import isolation_targets as targets
+        with reading_here():
+            run_isolated(targets.sleep, 60, limits=IsolationLimits(timeout_seconds=1))
+        print("not reached")
+        """
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60
+    )
+    assert done.returncode == 1
+    assert "无法安全读取" in done.stderr and "1 秒" in done.stderr
+    assert "not reached" not in done.stdout and "Traceback" not in done.stderr
+    assert time.monotonic() - started < 30
 
 
 @pytest.mark.slow

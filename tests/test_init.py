@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from datetime import date
+
 import polars as pl
+import pytest
 
 from etl.__main__ import main
 from etl.canonical_csv import read_canonical_csv
+from etl.init_db import init_database
 from store.contracts import KINDS
 from store.database import connect
+from store.paths import REPO_ROOT
 from tests.conftest import SAMPLE_END, SAMPLE_MONTHS
 
 
@@ -98,3 +106,26 @@ def test_sample_covers_24_months(sample_db):
         con.close()
     assert months[0] == SAMPLE_MONTHS
     assert (months[1].year, months[1].month) == (SAMPLE_END.year, SAMPLE_END.month)
+
+
+@pytest.mark.slow
+def test_a_build_started_meanwhile_waits_for_the_running_one_and_uses_it(tmp_path):
+    db = tmp_path / "grid.duckdb"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "etl", "init", "--db", str(db), "--months", "2"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    building = db.with_name(db.name + ".building")
+    deadline = time.monotonic() + 60
+    while not building.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert building.exists(), first.communicate()
+    result = init_database(db, months=2, end=date(2026, 10, 1))  # waits, builds nothing
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert db.exists() and not building.exists()
+    assert len(result.months) == 2 and result.rows["activity"] > 0
+    assert f"activity {result.rows['activity']}" in out  # the counts of the one build
