@@ -24,6 +24,28 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+_WHY_BUSY_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return {
+        script: app ? app.getAttribute('data-test-script-state') : 'no app',
+        main: !!document.querySelector('[data-testid="stMain"]'),
+        statusWidget: !!document.querySelector('[data-testid="stStatusWidget"]'),
+        skeletons: [...document.querySelectorAll('[data-testid="stSkeleton"]')].map(
+            (el) => (el.closest('[data-testid="stElementContainer"]') || el).className
+                + ' after ' + ((el.closest('[data-testid="stElementContainer"]') || el)
+                    .previousElementSibling?.innerText || '').slice(0, 40)),
+        connection: app ? app.getAttribute('data-test-connection-state') : null,
+    };
+}"""
+
+# Finished running and shown, whether or not lazily loaded charts and tables have drawn.
+_RUN_SHOWN_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && !!document.querySelector('[data-testid="stMain"]')
+        && !document.querySelector('[data-testid="stStatusWidget"]');
+}"""
+
 _IDLE_JS = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
@@ -77,7 +99,7 @@ def wait_until_idle(page, timeout_s: float | None = None) -> None:
         elif time.monotonic() - quiet_since > 1.0:
             return
         time.sleep(0.2)
-    raise TimeoutError("the page did not finish running")
+    raise TimeoutError(f"the page did not finish running: {page.evaluate(_WHY_BUSY_JS)}")
 
 
 def exceptions_on(page) -> list[str]:
@@ -136,22 +158,30 @@ def open_from_sidebar(page, title: str) -> None:
 # browser context of one Chromium.
 
 
-async def async_wait_until_idle(page, timeout_s: float | None = None, quiet_s: float = 1.0) -> None:
-    """:func:`wait_until_idle` for the async API: finished and quiet for ``quiet_s``."""
+async def async_wait_until_idle(
+    page, timeout_s: float | None = None, quiet_s: float = 1.0, drawn: bool = True
+) -> None:
+    """:func:`wait_until_idle` for the async API: finished and quiet for ``quiet_s``.
+
+    ``drawn=False`` does not wait for lazily loaded charts and tables (their skeletons):
+    for a test that reads texts while many sessions share one browser's CPU."""
+    done_js = _IDLE_JS if drawn else _RUN_SHOWN_JS
     deadline = time.monotonic() + (timeout_s or WAIT_S * patience())
     quiet_since = None
     while time.monotonic() < deadline:
-        if await page.evaluate(_IDLE_JS):
+        if await page.evaluate(done_js):
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since >= quiet_s:
                 return
         else:
             quiet_since = None
         await page.wait_for_timeout(200)
-    raise TimeoutError("the page did not finish running")
+    raise TimeoutError(f"the page did not finish running: {await page.evaluate(_WHY_BUSY_JS)}")
 
 
-async def async_sign_in(page, username: str, password: str, timeout_s: float | None = None) -> None:
+async def async_sign_in(
+    page, username: str, password: str, timeout_s: float | None = None, drawn: bool = True
+) -> None:
     """:func:`sign_in` for the async API (waits on the form rather than a quiet second).
 
     ``timeout_s`` (default :data:`WAIT_S` × :func:`patience`) bounds each wait: many
@@ -167,7 +197,7 @@ async def async_sign_in(page, username: str, password: str, timeout_s: float | N
         await page.wait_for_function(
             _SIGNED_IN_OR_REFUSED_JS, timeout=timeout_s * 1000, polling=200
         )
-    await async_wait_until_idle(page, timeout_s=timeout_s, quiet_s=0.5)
+    await async_wait_until_idle(page, timeout_s=timeout_s, quiet_s=0.5, drawn=drawn)
     if await page.locator(_SIGN_IN_FORM).count():
         alerts = await page.locator(_ALERTS).all_inner_texts()
         raise AssertionError(f"sign-in as {username} failed: {alerts}")

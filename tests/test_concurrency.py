@@ -235,7 +235,7 @@ async def viewer(browser, url: str, session: int, run: Run, gate: asyncio.Semaph
     try:
         async with gate:
             await page.goto(url)
-            await async_sign_in(page, VIEWER, VIEWER_PASSWORD, crowd_wait_s())
+            await async_sign_in(page, VIEWER, VIEWER_PASSWORD, crowd_wait_s(), drawn=False)
         run.observations.append(await read(page, session, time.monotonic()))
         await run.go.wait()
         after = 0

@@ -112,7 +112,8 @@ def test_village_map_shows_14_polygons_with_the_metrics_values(sample_db, monkey
         assert len(shown) == len(set(shown)), record
 
     page = texts(at)
-    assert "示意" in page and "GeoJSON" in page  # illustrative boundaries, how to replace
+    # illustrative boundaries, and how to replace them in words (no file-format jargon)
+    assert "示意" in page and "边界文件" in page and "GeoJSON" not in page
     assert any("口径说明" in e.label for e in at.expander)
     table = at.dataframe[0].value
     assert len(table) == 14
