@@ -38,20 +38,14 @@ _WHY_BUSY_JS = """() => {
     };
 }"""
 
-# Finished running and shown, whether or not lazily loaded charts and tables have drawn.
-_RUN_SHOWN_JS = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
-        && !!document.querySelector('[data-testid="stMain"]')
-        && !document.querySelector('[data-testid="stStatusWidget"]');
-}"""
-
-_IDLE_JS = """() => {
+# Finished running and shown; with ``drawn`` also every lazily loaded chart and table
+# drawn (no skeletons left).
+_IDLE_JS = """(drawn) => {
     const app = document.querySelector('[data-testid="stApp"]');
     return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
         && !!document.querySelector('[data-testid="stMain"]')
         && !document.querySelector('[data-testid="stStatusWidget"]')
-        && !document.querySelector('[data-testid="stSkeleton"]');
+        && (!drawn || !document.querySelector('[data-testid="stSkeleton"]'));
 }"""
 
 
@@ -92,7 +86,7 @@ def wait_until_idle(page, timeout_s: float | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     quiet_since = None
     while time.monotonic() < deadline:
-        if not page.evaluate(_IDLE_JS):  # running, or the status widget/skeletons shown
+        if not page.evaluate(_IDLE_JS, True):  # running, or the status widget/skeletons shown
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
@@ -165,11 +159,10 @@ async def async_wait_until_idle(
 
     ``drawn=False`` does not wait for lazily loaded charts and tables (their skeletons):
     for a test that reads texts while many sessions share one browser's CPU."""
-    done_js = _IDLE_JS if drawn else _RUN_SHOWN_JS
     deadline = time.monotonic() + (timeout_s or WAIT_S * patience())
     quiet_since = None
     while time.monotonic() < deadline:
-        if await page.evaluate(done_js):
+        if await page.evaluate(_IDLE_JS, drawn):
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since >= quiet_s:
                 return

@@ -178,8 +178,8 @@ def build_deck(
     return pdk.Deck(
         layers=[polygon_layer, point_layer, label_layer],
         initial_view_state=view,
-        # No base map: without a style Streamlit fills in a carto base map fetched from
-        # basemaps.cartocdn.com (unreachable offline); see BLANK_STYLE_URL.
+        # No base map: without a style Streamlit fills in a base map fetched from a
+        # tile host on the internet (unreachable offline); see BLANK_STYLE_URL.
         map_provider=None,
         map_style=BLANK_STYLE_URL,
         tooltip={"html": tooltip_html, "style": {"fontSize": "13px"}},
