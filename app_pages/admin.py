@@ -13,7 +13,7 @@ from store import audit
 from ui import session
 from ui.db import cursor, query
 from ui.navigation import require_page
-from ui.tables import show_records
+from ui.tables import data_grid, show_records
 from ui.text import plain
 
 
@@ -30,7 +30,7 @@ def users_table(store: UserStore, names: dict[str, str]) -> None:
             "所属村居": [village_with_id(u.village_id, names) for u in users],
         }
     )
-    st.dataframe(frame, width="stretch", hide_index=True)
+    data_grid(frame)
     st.caption("密码只以不可还原的方式加密保存，任何人（包括管理员）都无法查看。")
 
 

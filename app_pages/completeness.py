@@ -18,7 +18,7 @@ from auth.store import current_store
 from metrics import completeness as reporting
 from metrics.glossary import TIME_FORMAT
 from store.contracts import KINDS
-from store.months import month_label
+from store.months import month_label, month_label_expr
 from store.reporting_units import UNIT_KIND_LABELS, UNIT_KINDS
 from ui import session
 from ui.charts.look import chart
@@ -105,7 +105,7 @@ def detail_table(frame: pl.DataFrame) -> None:
     ).sort("_order", "month", "village_id", "_kind", descending=[False, True, False, False])
     table = shown.select(
         pl.col("village_name").alias("村居"),
-        pl.col("month").map_elements(month_label, return_dtype=pl.String).alias("月份"),
+        month_label_expr("month").alias("月份"),
         pl.col("kind").replace_strict(UNIT_KIND_LABELS, return_dtype=pl.String).alias("数据类别"),
         pl.col("status").alias("状态"),
         pl.col("first_upload_at").dt.strftime(TIME_FORMAT).fill_null("—").alias("首次上传时间"),

@@ -19,6 +19,7 @@ from metrics.explain import COMPONENT_LABELS, explain
 from metrics.filters import LEVEL_LABELS
 from metrics.glossary import area_header, label
 from metrics.registry import subgrids
+from store.python_values import mapped
 from ui import session
 from ui.charts.bars import score_bars
 from ui.charts.look import chart
@@ -86,13 +87,18 @@ def ranked_frame(
             pl.lit("")
         ) + pl.col("unit_name")
     unit = pl.col("unit_id")
-    return frame.sort("rank", "unit_id").with_columns(
+    ordered = frame.sort("rank", "unit_id")
+    return ordered.with_columns(
+        mapped(
+            ordered["rank_change"],
+            rank_change_text,
+            pl.String,
+            name="change_text",
+            skip_nulls=False,
+        ),
         shown_name=name,
         owning_village=unit.replace_strict(extra["village_of"], default=None),
         town_rank=unit.replace_strict(extra["town_rank"], default=None),
-        change_text=pl.col("rank_change").map_elements(
-            rank_change_text, return_dtype=pl.String, skip_nulls=False
-        ),
     )
 
 

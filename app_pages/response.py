@@ -16,6 +16,7 @@ import streamlit as st
 
 from metrics import batch, explain, response
 from metrics.glossary import hours_text, label
+from store.python_values import mapped
 from ui import session
 from ui.charts.bars import count_bars, duration_bins, histogram_by_category
 from ui.charts.funnels import funnel_figure
@@ -101,7 +102,7 @@ def backlog(aged: pl.DataFrame) -> None:
     if aged["reports"].sum() == 0:
         st.success("期末没有积压事项。")
         return
-    aged = aged.with_columns(pl.col("age_bucket").map_elements(days_in_hours, pl.String))
+    aged = aged.with_columns(mapped(aged["age_bucket"], days_in_hours, pl.String))
     titled_chart(
         count_bars(aged["age_bucket"].to_list(), aged["reports"].to_list(), "open_at_end"),
         f"截至期末仍未办结的事项：{aged['reports'].sum()} 件",

@@ -53,7 +53,7 @@ from ui import session
 from ui.db import cursor
 from ui.exports import download_pair
 from ui.navigation import require_page
-from ui.tables import show_records
+from ui.tables import data_grid, show_records
 from ui.text import plain
 from ui.widgets import method_note, page_header
 
@@ -127,11 +127,11 @@ def file_overview(result) -> None:
         }
     )
     st.subheader("文件概况")
-    st.dataframe(summary, width="stretch", hide_index=True)
+    data_grid(summary)
     for f in files:
         if f.preview.height:
             with st.expander(f"预览：{plain(f.label)}（前 {f.preview.height} 行）"):
-                st.dataframe(f.preview, width="stretch", hide_index=True)
+                data_grid(f.preview)
 
 
 def problems(result) -> None:
@@ -427,7 +427,7 @@ def template_downloads(kind, lists) -> None:
             widths=(1, 1, 4),
         )
         with st.expander("填写说明"):
-            st.dataframe(guide_frame(kind), width="stretch", hide_index=True)
+            data_grid(guide_frame(kind))
 
 
 def registry_downloads(kind, lists) -> None:

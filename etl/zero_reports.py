@@ -24,7 +24,7 @@ from store import audit
 from store.clock import now_local, today_local
 from store.contracts import KINDS
 from store.database import run_sql, transaction
-from store.months import add_months, month_key, month_label
+from store.months import add_months, month_key_expr, month_label
 from store.reporting_units import UNIT_KIND_LABELS, UNIT_KINDS, ZERO_REPORT_TABLE, units_select
 
 
@@ -182,7 +182,7 @@ def zero_report_list(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         "JOIN village v USING (village_id) ORDER BY z.month DESC, z.village_id, z.kind"
     ).pl()
     frame = frame.with_columns(
-        month_text=pl.col("month").map_elements(month_key, return_dtype=pl.String),
+        month_text=month_key_expr("month"),
         kind_label=pl.col("kind").replace_strict(UNIT_KIND_LABELS, return_dtype=pl.String),
     )
     shown = [pl.col(c).alias(label) for c, label in DECLARATION_COLUMNS.items()]

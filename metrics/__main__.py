@@ -46,7 +46,7 @@ from metrics.team import team_fulfilment
 from metrics.volunteers import volunteer_summary
 from store.database import connect
 from store.duty_catalogue import read_catalogue
-from store.months import month_key
+from store.months import month_key_expr
 from store.paths import resolve_db_path
 from store.toml_config import ConfigError
 
@@ -179,7 +179,7 @@ def records(frame: pl.DataFrame, fields: tuple[str, ...]) -> pl.DataFrame:
     """The documented fields of ``frame`` (docs/cli.md), months as ``YYYY-MM``."""
     out = frame.select(fields)
     if "month" in out.columns:
-        out = out.with_columns(pl.col("month").map_elements(month_key, return_dtype=pl.String))
+        out = out.with_columns(month_key_expr("month"))
     return out
 
 

@@ -31,7 +31,8 @@ from metrics.filters import Filter
 from metrics.overview import kpis
 from metrics.response import ALL_CATEGORIES, response_summary
 from metrics.scope import scoped
-from store.months import month_label
+from store.months import month_label_expr
+from store.python_values import mapped, mapped_rows
 from store.reporting_units import UNIT_KIND_LABELS
 
 OWNER_ROLES = {"village": "总网格长", "subgrid": "子网格长"}
@@ -130,28 +131,33 @@ def _levels(rows: pl.DataFrame, rule: Rule, worst: int) -> pl.DataFrame:
         return "" if value is None else " " + glossary.value_with_unit(rule.kpi, value)
 
     position = pl.format("，全镇倒数第 {} 位（共 {} 个）", pl.col("position"), pl.col("units"))
-    return rows.with_columns(
-        level=pl.when(red_low | red_fall)
-        .then(pl.lit("红色"))
-        .when(yellow_low | yellow_fall)
-        .then(pl.lit("黄色"))
-        .otherwise(None),
-        threshold=pl.when(red_low | (red_fall & _beyond(rule, rule.red)))
-        .then(pl.lit(rule.red, pl.Float64))
-        .otherwise(pl.lit(rule.yellow, pl.Float64)),
-        reason=pl.when(red_low)
-        .then(pl.lit(f"{below}{text(rule.red)}") + position)
-        .when(red_fall)
-        .then(pl.lit("比上期下降") + _drop_text(rule.kpi))
-        .when(yellow_low)
-        .then(pl.lit(f"{below}{text(rule.yellow)}"))
-        .when(yellow_fall)
-        .then(pl.lit("比上期下降") + _drop_text(rule.kpi))
-        .otherwise(None),
-    ).filter(pl.col("level").is_not_null())
+    rows = rows.with_columns(_drop_text(rows["change"], rule.kpi))
+    return (
+        rows.with_columns(
+            level=pl.when(red_low | red_fall)
+            .then(pl.lit("红色"))
+            .when(yellow_low | yellow_fall)
+            .then(pl.lit("黄色"))
+            .otherwise(None),
+            threshold=pl.when(red_low | (red_fall & _beyond(rule, rule.red)))
+            .then(pl.lit(rule.red, pl.Float64))
+            .otherwise(pl.lit(rule.yellow, pl.Float64)),
+            reason=pl.when(red_low)
+            .then(pl.lit(f"{below}{text(rule.red)}") + position)
+            .when(red_fall)
+            .then(pl.lit("比上期下降") + pl.col("_drop_text"))
+            .when(yellow_low)
+            .then(pl.lit(f"{below}{text(rule.yellow)}"))
+            .when(yellow_fall)
+            .then(pl.lit("比上期下降") + pl.col("_drop_text"))
+            .otherwise(None),
+        )
+        .filter(pl.col("level").is_not_null())
+        .drop("_drop_text")
+    )
 
 
-def _drop_text(kpi: str) -> pl.Expr:
+def _drop_text(change: pl.Series, kpi: str) -> pl.Series:
     """' 17.2 个百分点' / ' 12.0 分': how far the value fell (no sign: the words say it)."""
     entry = glossary.entry(kpi)
 
@@ -160,7 +166,7 @@ def _drop_text(kpi: str) -> pl.Expr:
             return f" {abs(change) * 100:.1f} 个百分点"
         return f" {abs(change):.{entry.decimals}f} {entry.unit}".rstrip()
 
-    return pl.col("change").map_elements(fall, return_dtype=pl.String)
+    return mapped(change, fall, pl.String, name="_drop_text")
 
 
 # ------------------------------------------------------------------ owners
@@ -242,7 +248,7 @@ def _unreported(
         )
         .join(_owners(con, f, "village"), left_on="village_id", right_on="unit_id", how="left")
     )
-    when = pl.col("month").map_elements(month_label, return_dtype=pl.String)
+    when = month_label_expr("month")
     return missing.select(
         level=pl.lit(level),
         village_id="village_id",
@@ -288,14 +294,17 @@ def _described(
     name = (
         pl.col("unit_name") if level == "village" else pl.col("village_name") + pl.col("unit_name")
     )
+    units = units.join(_owners(con, f, level), on="unit_id", how="left")
     return (
-        units.join(_owners(con, f, level), on="unit_id", how="left")
-        .with_columns(
-            label=pl.col("kpi").map_elements(glossary.label, return_dtype=pl.String),
-            owner_role=pl.lit(role),
-            value_text=pl.struct("kpi", "value").map_elements(
-                lambda r: glossary.value_with_unit(r["kpi"], r["value"]), return_dtype=pl.String
+        units.with_columns(
+            mapped(units["kpi"], glossary.label, pl.String, name="label"),
+            mapped_rows(
+                units.select("kpi", "value"),
+                lambda r: glossary.value_with_unit(r["kpi"], r["value"]),
+                pl.String,
+                name="value_text",
             ),
+            owner_role=pl.lit(role),
         )
         .with_columns(
             message=pl.format(

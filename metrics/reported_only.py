@@ -12,6 +12,7 @@ import polars as pl
 
 from metrics.completeness import unreported_units
 from metrics.query_context import Context
+from store.python_values import mapped
 
 # The monthly sums each kind of data feeds: activities (held, requirements met) and the
 # sign-ins (members reached, attendance credits) of the activities, and the reports.
@@ -91,9 +92,7 @@ def reported_flags(ctx: Context, kinds=tuple(SUMS_BY_KIND)) -> pl.DataFrame:
     units = ctx.units_by_bucket().select("unit_id", "bucket")
     if months.is_empty():
         return units.with_columns(reported=pl.lit(True))
-    months = months.with_columns(
-        bucket=pl.col("month").map_elements(ctx.bucket_of, return_dtype=pl.Date)
-    )
+    months = months.with_columns(mapped(months["month"], ctx.bucket_of, pl.Date, name="bucket"))
     level = ctx.filter.level
     if level == "village":
         owners = months.select(pl.col("village_id").alias("unit_id"), "bucket")

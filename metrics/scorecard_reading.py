@@ -15,6 +15,7 @@ from metrics.config import Config, default_config
 from metrics.filters import Filter
 from metrics.indices import fortress
 from metrics.scope import scoped
+from store.python_values import mapped, mapped_rows
 
 LIGHTS = ("红", "黄", "绿")
 # How far (in places) the 考核 rank may sit from the 堡垒指数 order before a line says why.
@@ -49,9 +50,9 @@ def lights(cards: pl.DataFrame, level: str, config: Config | None = None) -> pl.
     if not judged:
         return cards
     lit = cards.with_columns(
-        pl.col(column)
-        .map_elements(lambda v, k=kpi: light(rules, k, v), return_dtype=pl.String)
-        .alias(f"{column}_light")
+        mapped(
+            cards[column], lambda v, k=kpi: light(rules, k, v), pl.String, name=f"{column}_light"
+        )
         for column, kpi in judged.items()
     )
     count = {
@@ -122,6 +123,6 @@ def rank_reasons(
             f"{areas[best]}得分较高（{r[best]:.1f}）。"
         )
 
-    return rows.select(
-        "unit_id", rank_reason=pl.struct(pl.all()).map_elements(reason, return_dtype=pl.String)
+    return rows.select("unit_id").with_columns(
+        mapped_rows(rows, reason, pl.String, name="rank_reason")
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import polars as pl
+
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
 
@@ -41,6 +43,16 @@ def month_key(month: date) -> str:
 def month_label(month: date) -> str:
     """date(2026, 10, 1) → '2026年10月' (as shown to users)."""
     return f"{month.year}年{month.month}月"
+
+
+def month_key_expr(column: str) -> pl.Expr:
+    """:func:`month_key` of a date column, as a polars expression."""
+    return pl.col(column).dt.strftime("%Y-%m")
+
+
+def month_label_expr(column: str) -> pl.Expr:
+    """:func:`month_label` of a date column, as a polars expression."""
+    return pl.format("{}年{}月", pl.col(column).dt.year(), pl.col(column).dt.month())
 
 
 def range_label(start: date, end: date) -> str:

@@ -19,7 +19,7 @@ from ui.db import reader
 from ui.filters import View, to_params
 from ui.navigation import page_path
 from ui.privacy import display_name
-from ui.tables import rows_height, show_records
+from ui.tables import data_grid, rows_height, show_records
 from ui.text import plain
 
 STATUS_FILTERS = ("未办结", OPEN, ANSWERED, OVERDUE, CLOSED, "全部")
@@ -177,4 +177,4 @@ def item_detail(item: dict) -> None:
         pl.col("action").alias("操作"),
         pl.col("detail").fill_null("").alias("内容"),
     )
-    st.dataframe(table, hide_index=True, width="stretch", height=rows_height(table.height, 8))
+    data_grid(table, height=rows_height(table.height, 8))

@@ -99,6 +99,18 @@ def rows_height(rows: int, cap: int = 16) -> int:
     return 38 + 35 * min(rows, cap) + 2
 
 
+def data_grid(frame: pl.DataFrame, **options) -> None:
+    """``st.dataframe`` of a polars frame, handed over as an Arrow table (``options``
+    as for ``st.dataframe``; ``width="stretch"`` and no index unless said otherwise).
+
+    Streamlit serialises an Arrow table as it is; a polars frame it would first turn
+    into pandas, a polars call that holds the GIL while it waits for polars' worker
+    threads (docs/decisions/0019) and costs a copy. Every table goes through here.
+    """
+    options = {"width": "stretch", "hide_index": True, **options}
+    st.dataframe(frame.to_arrow(), **options)
+
+
 def show_table(
     frame: pl.DataFrame,
     columns: Columns,
@@ -127,14 +139,7 @@ def show_table(
 
         pick = {"key": key, "on_select": remember, "selection_mode": "single-row"}
     on_screen, configs = dash_missing(shown, column_configs(columns))
-    st.dataframe(
-        on_screen,
-        width="stretch",
-        hide_index=True,
-        column_config=configs,
-        height=height or "auto",
-        **pick,
-    )
+    data_grid(on_screen, column_config=configs, height=height or "auto", **pick)
     export_buttons(shown, name, key=f"{key}_export" if pick_into else key)
     return shown
 
@@ -148,7 +153,7 @@ def show_records(frame: pl.DataFrame, name: str, key: str) -> None:
         return
     frame = in_words(frame)
     on_screen, configs = dash_missing(frame)
-    st.dataframe(on_screen, width="stretch", hide_index=True, column_config=configs)
+    data_grid(on_screen, column_config=configs)
     export_buttons(frame, name, key=key)
 
 
@@ -204,7 +209,8 @@ def show_scorecard(
         }
     )
     on_screen, configs = dash_missing(shown, column_configs(columns))
-    frame = on_screen.to_pandas()
+    # pandas only for the Styler that paints the cells; made by pyarrow, not polars.
+    frame = on_screen.to_arrow().to_pandas()
     styled = frame.style.apply(
         lambda _: backgrounds.reindex(columns=frame.columns, fill_value=""), axis=None
     )

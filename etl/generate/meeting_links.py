@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from etl.generate.town import Town
+from store.python_values import mapped
 
 NEVER_DISCUSSED = 0.1
 
@@ -57,13 +58,12 @@ def link_meetings(
         check_sortedness=False,  # sorted by day; the check cannot see it per village
     ).filter(pl.col("activity_id").is_not_null())
     keep = rng.random(linked.height) >= NEVER_DISCUSSED
-    linked = linked.filter(pl.Series(keep)).with_columns(
-        pl.max_horizontal(
-            pl.col("activity_date").map_elements(
-                lambda d: month_index[(d.year, d.month)], return_dtype=pl.Int64
-            ),
-            pl.col("activity_file"),
-        ).alias("from_file")
+    linked = linked.filter(pl.Series(keep))
+    meeting_file = mapped(
+        linked["activity_date"], lambda day: month_index[(day.year, day.month)], pl.Int64
+    )
+    linked = linked.with_columns(
+        pl.max_horizontal(meeting_file, pl.col("activity_file")).alias("from_file")
     )
     links = linked.select("report_id", pl.col("activity_id").alias("link"), "from_file")
 
