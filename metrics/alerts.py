@@ -29,13 +29,13 @@ from metrics.completeness import UNREPORTED, completeness
 from metrics.config import Config, default_config
 from metrics.filters import Filter
 from metrics.overview import kpis
+from metrics.posts import OWNER_ROLES, post_holders
 from metrics.response import ALL_CATEGORIES, response_summary
 from metrics.scope import scoped
 from store.months import month_label_expr
 from store.python_values import mapped, mapped_rows
 from store.reporting_units import UNIT_KIND_LABELS
 
-OWNER_ROLES = {"village": "总网格长", "subgrid": "子网格长"}
 UNREPORTED_KPI = "unreported"  # the kpi of a 未报送 alert
 COLUMNS = {
     "level": pl.String,
@@ -169,24 +169,6 @@ def _drop_text(change: pl.Series, kpi: str) -> pl.Series:
     return mapped(change, fall, pl.String, name="_drop_text")
 
 
-# ------------------------------------------------------------------ owners
-
-
-def _owners(con: duckdb.DuckDBPyConnection, f: Filter, level: str) -> pl.DataFrame:
-    """``unit_id, owner_id, owner`` of the units of ``level``: the person holding the
-    unit's post (总网格长 / 子网格长) on the period's last day; first by id if several."""
-    column = "village_id" if level == "village" else "subgrid_id"
-    return con.sql(
-        f"""SELECT {column} AS unit_id, min(person_id) AS owner_id,
-    arg_min(name, person_id) AS owner
-FROM person
-WHERE role = $role AND {column} IS NOT NULL
-  AND active_from <= last_day($end::DATE) AND (active_to IS NULL OR active_to >= $start::DATE)
-GROUP BY ALL""",
-        params={"role": OWNER_ROLES[level], "end": f.end, "start": f.start},
-    ).pl()
-
-
 # ------------------------------------------------------------------ alerts
 
 
@@ -246,7 +228,7 @@ def _unreported(
             .alias("kinds"),
             pl.len().cast(pl.Float64).alias("value"),
         )
-        .join(_owners(con, f, "village"), left_on="village_id", right_on="unit_id", how="left")
+        .join(post_holders(con, f, "village"), left_on="village_id", right_on="unit_id", how="left")
     )
     when = month_label_expr("month")
     return missing.select(
@@ -294,7 +276,7 @@ def _described(
     name = (
         pl.col("unit_name") if level == "village" else pl.col("village_name") + pl.col("unit_name")
     )
-    units = units.join(_owners(con, f, level), on="unit_id", how="left")
+    units = units.join(post_holders(con, f, level), on="unit_id", how="left")
     return (
         units.with_columns(
             mapped(units["kpi"], glossary.label, pl.String, name="label"),

@@ -22,6 +22,9 @@ from metrics.filters import Filter
 from metrics.scope import scoped
 from store.duty_catalogue import DutyCatalogue, read_catalogue
 
+# The post that answers for a unit (the owner of its alerts and 督办 items).
+OWNER_ROLES = {"village": "总网格长", "subgrid": "子网格长"}
+
 ON_ROLL = "p.active_from <= $day AND (p.active_to IS NULL OR p.active_to >= $day)"
 
 UNITS = f"""SELECT v.village_id, v.name AS village_name, s.subgrid_id, s.name AS subgrid_name,
@@ -140,3 +143,19 @@ def unassigned(
     village_roles = [p.role for p in catalogue.posts if p.per == "village"]
     values = {"day": _reference_day(f), "village": f.village_id, "village_roles": village_roles}
     return fetch_once(UNASSIGNED, values, _run(con))
+
+
+def post_holders(con: duckdb.DuckDBPyConnection, f: Filter, level: str) -> pl.DataFrame:
+    """``unit_id, owner_id, owner`` of the units of ``level`` ('village' or 'subgrid'):
+    the person holding the unit's :data:`OWNER_ROLES` post at some time in ``f``'s
+    range, the first by id when several did; units without one are absent."""
+    column = "village_id" if level == "village" else "subgrid_id"
+    return con.sql(
+        f"""SELECT {column} AS unit_id, min(person_id) AS owner_id,
+    arg_min(name, person_id) AS owner
+FROM person
+WHERE role = $role AND {column} IS NOT NULL
+  AND active_from <= last_day($end::DATE) AND (active_to IS NULL OR active_to >= $start::DATE)
+GROUP BY ALL""",
+        params={"role": OWNER_ROLES[level], "end": f.end, "start": f.start},
+    ).pl()

@@ -198,7 +198,7 @@ def _day(today: date | None) -> date:
     return today or today_local()
 
 
-OWNER_ROLES = ("总网格长", "网格指导员", "子网格长", "网格员")
+ASSIGNABLE_ROLES = ("总网格长", "网格指导员", "子网格长", "网格员")
 
 
 @scoped
@@ -213,5 +213,5 @@ FROM person p LEFT JOIN subgrid s ON s.subgrid_id = p.subgrid_id
 WHERE p.village_id = $village AND list_contains($roles, p.role)
   AND p.active_from <= $today AND (p.active_to IS NULL OR p.active_to >= $today)
 ORDER BY list_position($roles, p.role), p.subgrid_id NULLS FIRST, p.person_id""",
-        params={"village": village_id, "roles": list(OWNER_ROLES), "today": _day(today)},
+        params={"village": village_id, "roles": list(ASSIGNABLE_ROLES), "today": _day(today)},
     ).pl()

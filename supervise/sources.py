@@ -32,14 +32,14 @@ from metrics.alerts import alerts
 from metrics.completeness import UNREPORTED, completeness
 from metrics.filters import Filter
 from metrics.glossary import duration_text
+from metrics.posts import OWNER_ROLES, post_holders
 from metrics.registry import data_months
 from metrics.response import overdue
 from metrics.study import not_reached
 from store.contracts import KINDS
-from store.database import run_sql
 from store.months import month_label
 
-VILLAGE_OWNER, SUBGRID_OWNER = "总网格长", "子网格长"
+VILLAGE_OWNER, SUBGRID_OWNER = OWNER_ROLES["village"], OWNER_ROLES["subgrid"]
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,10 @@ def latest_month(con: duckdb.DuckDBPyConnection) -> date | None:
 
 def owners(con: duckdb.DuckDBPyConnection, role: str, month: date) -> dict[str, tuple[str, str]]:
     """unit id → (person_id, name) of who holds ``role`` (总网格长 by village, 子网格长 by
-    sub-grid) in ``month``; the first by id when several do. The same rule as the owners
-    of :func:`metrics.alerts.alerts`."""
-    column = "village_id" if role == VILLAGE_OWNER else "subgrid_id"
-    rows = run_sql(
-        con,
-        f"""SELECT {column}, min(person_id), arg_min(name, person_id) FROM person
-WHERE role = ? AND {column} IS NOT NULL
-  AND active_from <= last_day(?::DATE) AND (active_to IS NULL OR active_to >= ?::DATE)
-GROUP BY ALL""",
-        [role, month, month],
-    )
-    return {unit: (pid, name) for unit, pid, name in rows}
+    sub-grid) in ``month``: :func:`metrics.posts.post_holders`, the owners of alerts."""
+    level = "village" if role == VILLAGE_OWNER else "subgrid"
+    holders = post_holders(con, Filter(month, month, "town"), level)
+    return {r["unit_id"]: (r["owner_id"], r["owner"]) for r in holders.iter_rows(named=True)}
 
 
 def candidates(con: duckdb.DuckDBPyConnection, month: date) -> list[Candidate]:
