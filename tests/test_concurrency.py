@@ -30,6 +30,7 @@ The figures (sessions, observations, old/new, commit time) are printed and writt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import time
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
 from auth.roles import LEADER, OFFICE
@@ -182,6 +184,13 @@ _READ_JS = """() => {
 }"""
 
 
+_SETTLED_JS = """(cards) => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    return !main.querySelector('[data-stale="true"]')
+        && main.querySelectorAll('[data-testid="stMetricValue"]').length >= cards;
+}"""
+
+
 @dataclass
 class Observation:
     session: int
@@ -204,12 +213,15 @@ class Run:
 
 
 async def read(page, session: int, started: float) -> Observation:
+    # A finished run leaves no stale elements; a session's first render shows the metric
+    # cards as skeletons until their component's code has arrived, which takes long
+    # while 21 sessions load at once. Wait for both (a crowd's wait); a card that never
+    # comes is read as missing and fails the test.
+    with contextlib.suppress(PlaywrightTimeout):
+        await page.wait_for_function(
+            _SETTLED_JS, arg=len(CARDS), timeout=crowd_wait_s() * 1000, polling=100
+        )
     shown = await page.evaluate(_READ_JS)
-    for _ in range(20):  # finished runs leave no stale elements; allow the paint a moment
-        if shown["stale"] == 0:
-            break
-        await page.wait_for_timeout(100)
-        shown = await page.evaluate(_READ_JS)
     month = MONTH_IN_CAPTION.search(shown["caption"] or "")
     reading = (month.group(1) if month else None, *(shown["cards"].get(c) for c in CARDS))
     problems = [f"exception: {e}" for e in shown["exceptions"]]
