@@ -47,8 +47,9 @@ LEVEL_NAMES = {"village": "village_name", "subgrid": "subgrid_name"}  # glossary
 MAP_KEY_PREFIX = "index_map"
 PENDING_CLICK = "_index_map_click"
 COLOURING = (
-    "**颜色**：按所选指标把各单位的取值等距分为 6 档，颜色越深取值越高；灰色表示所选"
-    "范围内没有数据。"
+    "**颜色**：堡垒指数按星级分档（与星级一致）；比率类指标按固定档位分档"
+    "（40%、55%、70%、85%）；其他指标把各单位的取值等距分为 6 档。颜色越深取值越高，"
+    "图例注明哪一端更好；灰色表示所选范围内没有数据（含未报送）。"
 )
 
 

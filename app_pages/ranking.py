@@ -87,7 +87,7 @@ def ranked_frame(
             pl.lit("")
         ) + pl.col("unit_name")
     unit = pl.col("unit_id")
-    ordered = frame.sort("rank", "unit_id")
+    ordered = frame.sort("rank", "unit_id", nulls_last=True)  # 未报送: no rank, listed last
     return ordered.with_columns(
         mapped(
             ordered["rank_change"],

@@ -112,6 +112,7 @@ COMMANDS: dict[str, tuple[Callable[..., pl.DataFrame], tuple[str, ...]]] = {
             "deductions",
             "total",
             "rank",
+            "reported",
         ),
     ),
 }

@@ -39,12 +39,13 @@ def assessment(
 ) -> pl.DataFrame:
     """The ranking of the units of ``f.level`` in scope over the range: ``unit_id,
     unit_name, daily_ops, org_life, public_opinion, governance, deductions, total,
-    rank`` (best first)."""
+    rank, reported`` (best first; a unit with a month 未报送 has no scores and no rank,
+    and comes last)."""
     ctx = Context.of(con, f, config, rollups)
     return (
         ctx.range_rows(assessment_scores(ctx))
-        .select("unit_id", "unit_name", *AREA_KEYS, "deductions", "total", "rank")
-        .sort("rank", "unit_id")
+        .select("unit_id", "unit_name", *AREA_KEYS, "deductions", "total", "rank", "reported")
+        .sort("rank", "unit_id", nulls_last=True)
     )
 
 
@@ -103,7 +104,7 @@ def rank_change(
     return (
         current.join(previous, on="unit_id", how="left")
         .with_columns(rank_change=pl.col("previous_rank") - pl.col("rank"))
-        .sort("rank", "unit_id")
+        .sort("rank", "unit_id", nulls_last=True)
     )
 
 
@@ -128,8 +129,9 @@ def town_ranks(
     # The undecorated function: the scope allows this village's rows, which are
     # filtered below; the other units' scores never leave this function.
     ranked = rank_change.__wrapped__(con, town, config=config, rollups=rollups)
+    ranked_units = ranked["rank"].is_not_null().sum()  # units 未报送 have no rank
     out = ranked.select("unit_id", "total", "rank", "previous_rank", "rank_change").with_columns(
-        units=pl.lit(ranked.height, dtype=pl.Int64)
+        units=pl.lit(ranked_units, dtype=pl.Int64)
     )
     if f.village_id is None:
         return out

@@ -20,6 +20,7 @@ from metrics.deductions_and_surveys import (
 )
 from metrics.formulas import ratio
 from metrics.query_context import Context
+from metrics.reported_only import reported_flags
 from metrics.scope import unscoped
 from metrics.unit_totals import unit_totals
 
@@ -81,12 +82,15 @@ def assessment_deductions(ctx: Context) -> pl.DataFrame:
 def assessment_scores(ctx: Context) -> pl.DataFrame:
     """Unit × bucket: the columns of :func:`~metrics.unit_totals.unit_totals`, the
     component values (:func:`component_exprs`), the area scores (``daily_ops,
-    org_life, public_opinion, governance``), ``deductions``, ``total`` and ``rank``
-    (within the bucket; ties share the better rank). At the town level the
-    components, areas, deductions and total are the means of the villages'
+    org_life, public_opinion, governance``), ``deductions``, ``total``, ``rank``
+    (within the bucket; ties share the better rank) and ``reported``. A unit with a
+    month 未报送 in the bucket has no components, area scores, total or rank (null,
+    not 0: nothing was measured). At the town level the components, areas,
+    deductions and total are the means of the reporting villages'
     (:func:`town_scores`)."""
+    flags = reported_flags(ctx)
     if ctx.filter.level == "town":
-        return _ranked(town_scores(ctx))
+        return _ranked(town_scores(ctx)).join(flags, on=["unit_id", "bucket"], how="left")
     comps = component_exprs(ctx.config.response.target_per_subgrid_month)
     frame = unit_totals(ctx).with_columns(v.alias(k) for k, v in comps.items())
     for area in ctx.config.assessment.areas:
@@ -105,6 +109,11 @@ def assessment_scores(ctx: Context) -> pl.DataFrame:
     ).with_columns(deductions=pl.col("deductions").fill_null(0.0))
     frame = frame.with_columns(
         total=pl.max_horizontal(pl.lit(0.0), pl.sum_horizontal(AREA_KEYS) - pl.col("deductions"))
+    ).join(flags, on=["unit_id", "bucket"], how="left")
+    measured = pl.col("reported").fill_null(True)
+    frame = frame.with_columns(
+        pl.when(measured).then(pl.col(c)).otherwise(None).alias(c)
+        for c in (*comps, *AREA_KEYS, "total")
     )
     return _ranked(frame)
 

@@ -29,7 +29,9 @@ HEADER = "扣分日期,对象编号,扣分事项,扣分\n"
 @pytest.fixture
 def con(tmp_path):
     """Town T: V1 = {S1: M1, M2, M3}, V2 = {S2: M4}, June 2026; each sub-grid holds one
-    主题党日 that its members attend. No deduction yet (the tests upload them)."""
+    主题党日 that its members attend, and both villages declare 零报告 for 民情 (a
+    month without it would be 未报送: no score). No deduction yet (the tests upload
+    them)."""
     g = GridBuilder(tmp_path / "grid.duckdb")
     for v in ("V1", "V2"):
         g.village(v)
@@ -42,6 +44,7 @@ def con(tmp_path):
         party_day = g.activity("2026-06-05", v, s, "主题党日")
         for p in people:
             g.attend(party_day, p, "出席")
+        g.zero_report(v, "2026-06", "report")
     yield g.finish()
     g.con.close()
 

@@ -50,6 +50,7 @@ FIELDS = {
         "deductions",
         "total",
         "rank",
+        "reported",
     ],
 }
 

@@ -12,6 +12,7 @@ import pytest
 
 from etl.rollups import refresh
 from metrics.alerts import alerts
+from metrics.assessment import assessment
 from metrics.coverage import coverage_by_month, coverage_summary
 from metrics.filters import Filter
 from metrics.indices import indices
@@ -108,3 +109,26 @@ def test_no_performance_alert_but_one_unreported_alert(gap):
     # The KPI card of the village is empty, not 0.
     card = kpis(gap, Filter.parse(MONTH, MONTH, "village", GONE))
     assert card["value"].is_null().all()
+
+
+def test_an_unreported_village_has_no_assessment_score_and_no_rank(gap, sample_db):
+    f = Filter.parse(MONTH, MONTH, "village")
+    ranking = assessment(gap, f)
+    gone = ranking.filter(pl.col("unit_id") == GONE).row(0, named=True)
+    assert gone["reported"] is False and gone["rank"] is None and gone["total"] is None
+    assert ranking["unit_id"][-1] == GONE  # listed last, not ranked last
+    others = ranking.filter(pl.col("unit_id") != GONE)
+    assert others["reported"].all()
+    assert sorted(others["rank"].to_list()) == list(range(1, others.height + 1))
+    # The others keep the scores they have on the full sample (the month is theirs alone).
+    full = connect(sample_db)  # the in-process app holds it read-write: same configuration
+    try:
+        before = assessment(full, f).filter(pl.col("unit_id") != GONE)
+    finally:
+        full.close()
+    assert before.sort("unit_id")["total"].to_list() == others.sort("unit_id")["total"].to_list()
+    # Its sub-grids have no scores either, and the town averages the villages that reported.
+    grids = assessment(gap, Filter.parse(MONTH, MONTH, "subgrid", GONE))
+    assert grids["total"].is_null().all() and grids["rank"].is_null().all()
+    town = assessment(gap, Filter.parse(MONTH, MONTH)).row(0, named=True)
+    assert town["total"] is not None and town["reported"] is False
