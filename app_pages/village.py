@@ -128,7 +128,7 @@ def headline(village: str, kpi: pl.DataFrame, card: dict, rank: pl.DataFrame) ->
         place = (
             f"全镇第 {mine['rank'][0]} 名 / {mine['units'][0]}"
             if mine["rank"][0] is not None
-            else "本期有月份未报送，不参与排名"
+            else "未报送，不排名"
         )
     total = None if mine.is_empty() else mine["total"][0]
     columns[-1].metric(

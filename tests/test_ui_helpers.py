@@ -140,6 +140,15 @@ def test_empty_cells_are_a_dash_on_screen_and_numbers_keep_their_digits():
     assert "件数" not in configs and "文字" not in configs
     untouched, same = dash_missing(frame.drop_nulls())
     assert untouched.equals(frame.drop_nulls()) and same == {}
+    # A number column with a gap keeps the decimals its setting gave it (70.0 next to
+    # 59.5, not 70), as the glossary's column settings say.
+    totals = pl.DataFrame({"考核总分": [85.18, 18.1, None, 70.0]})
+    import streamlit as st
+
+    fixed = {"考核总分": st.column_config.NumberColumn(format="%.2f", help="总分")}
+    shown, configs = dash_missing(totals, fixed)
+    assert shown["考核总分"].to_list() == ["85.18", "18.10", "—", "70.00"]
+    assert configs["考核总分"]["help"] == "总分"
 
 
 def test_the_systems_own_values_are_shown_in_words():

@@ -11,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from metrics.glossary import MISSING, TIME_FORMAT
+from store.python_values import mapped
 
 
 def dash_missing(shown: pl.DataFrame, configs: dict | None = None) -> tuple[pl.DataFrame, dict]:
@@ -33,9 +34,19 @@ def dash_missing(shown: pl.DataFrame, configs: dict | None = None) -> tuple[pl.D
             text = pl.col(name).dt.strftime(shape)
         else:
             text = pl.col(name).cast(pl.String)
-        texts.append(text.fill_null(MISSING))
+        old = configs.get(name) or {}
         if dtype.is_numeric():
-            old = configs.get(name) or {}
+            shape = _number_format(old)
+            if shape:  # the decimals the column had as a number (70.0 next to 59.5)
+                text = mapped(shown[name], lambda v, shape=shape: shape % v, pl.String)
             hover = old.get("help") if isinstance(old, dict) else None
             configs[name] = st.column_config.TextColumn(help=hover, alignment="right")
+        texts.append(text.fill_null(MISSING))
     return shown.with_columns(texts), configs
+
+
+def _number_format(config) -> str | None:
+    """The printf format of a ``st.column_config.NumberColumn`` setting, if any."""
+    if not isinstance(config, dict):
+        return None
+    return (config.get("type_config") or {}).get("format")
