@@ -145,17 +145,25 @@ def unassigned(
     return fetch_once(UNASSIGNED, values, _run(con))
 
 
+@scoped
 def post_holders(con: duckdb.DuckDBPyConnection, f: Filter, level: str) -> pl.DataFrame:
-    """``unit_id, owner_id, owner`` of the units of ``level`` ('village' or 'subgrid'):
-    the person holding the unit's :data:`OWNER_ROLES` post at some time in ``f``'s
-    range, the first by id when several did; units without one are absent."""
+    """``unit_id, owner_id, owner`` of the units of ``level`` ('village' or 'subgrid')
+    in ``f``'s village (all without one): the person holding the unit's
+    :data:`OWNER_ROLES` post at some time in ``f``'s range, the first by id when
+    several did; units without one are absent."""
     column = "village_id" if level == "village" else "subgrid_id"
     return con.sql(
         f"""SELECT {column} AS unit_id, min(person_id) AS owner_id,
     arg_min(name, person_id) AS owner
 FROM person
 WHERE role = $role AND {column} IS NOT NULL
+  AND ($village::VARCHAR IS NULL OR village_id = $village)
   AND active_from <= last_day($end::DATE) AND (active_to IS NULL OR active_to >= $start::DATE)
 GROUP BY ALL""",
-        params={"role": OWNER_ROLES[level], "end": f.end, "start": f.start},
+        params={
+            "role": OWNER_ROLES[level],
+            "end": f.end,
+            "start": f.start,
+            "village": f.village_id,
+        },
     ).pl()

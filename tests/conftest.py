@@ -39,3 +39,11 @@ def sample_db(tmp_path_factory) -> Path:
     """A database built by ``init`` (registry + 24 sample months). Treat as read-only."""
     template = built_once(tmp_path_factory, "sample-db", _sample_database) / "grid.duckdb"
     return private_copy(template, tmp_path_factory.mktemp("db") / "grid.duckdb")
+
+
+@pytest.fixture(scope="session")
+def command_db(sample_db, tmp_path_factory) -> Path:
+    """A copy of ``sample_db`` that no test opens in its own process, for commands run in
+    a process of their own: DuckDB lets no other process open a file this one holds, and
+    the page tests' in-process app keeps ``sample_db`` open read-write. Treat as read-only."""
+    return private_copy(sample_db, tmp_path_factory.mktemp("command-db") / "grid.duckdb")

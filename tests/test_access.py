@@ -335,8 +335,8 @@ def run_cli(*args: str, users_file=None):
 
 
 @pytest.mark.slow
-def test_cli_with_a_secretary_scope(sample_db, users_file):
-    common = ("--db", str(sample_db), "--from", "2026-10", "--to", "2026-10")
+def test_cli_with_a_secretary_scope(command_db, users_file):
+    common = ("--db", str(command_db), "--from", "2026-10", "--to", "2026-10")
     done = run_cli(
         "coverage", *common, "--level", "village", "--user", "t_cj03", users_file=users_file
     )

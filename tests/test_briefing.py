@@ -31,6 +31,7 @@ from briefing.content import NoData, build
 from briefing.fonts import cjk_font_file
 from briefing.period import PeriodError, parse_period
 from briefing.workbook import render_xlsx
+from harness.shared_builds import private_copy
 from metrics.alerts import alerts
 from metrics.filters import Filter
 from metrics.highlights import highlights
@@ -52,6 +53,15 @@ def users(tmp_path_factory, monkeypatch_module):
     store.set_user("b_cj03", PASSWORD, SECRETARY, village_id=OWN, display_name="书记")
     monkeypatch_module.setenv("GRID_USERS", str(store.path))
     return store.path
+
+
+@pytest.fixture(scope="module")
+def sample_db(sample_db, tmp_path_factory):
+    """This module's own copy of the sample. The command line opens its database
+    read-only in this process, which DuckDB refuses while another module's in-process
+    app holds the worker's shared copy read-write (whether one does depends on how the
+    workers share the tests)."""
+    return private_copy(sample_db, tmp_path_factory.mktemp("briefing-db") / "grid.duckdb")
 
 
 @pytest.fixture(scope="module")

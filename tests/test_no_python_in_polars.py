@@ -106,9 +106,9 @@ THREADED_RUN = textwrap.dedent(
 )
 
 
-def test_sessions_lighting_scorecards_beside_table_conversions_never_freeze(sample_db):
+def test_sessions_lighting_scorecards_beside_table_conversions_never_freeze(command_db):
     run = subprocess.run(
-        [sys.executable, "-c", THREADED_RUN, str(sample_db)],
+        [sys.executable, "-c", THREADED_RUN, str(command_db)],
         cwd=ROOT,
         capture_output=True,
         text=True,

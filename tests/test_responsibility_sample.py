@@ -13,7 +13,6 @@ from datetime import date
 import polars as pl
 import pytest
 
-from harness.shared_builds import private_copy
 from metrics import Filter, batch
 from metrics.decision_procedure import decision_stages, open_matters
 from metrics.duties import duty_status
@@ -34,15 +33,6 @@ def con(sample_db):
     connection = connect(sample_db)  # the in-process app holds it read-write: same configuration
     yield connection
     connection.close()
-
-
-@pytest.fixture(scope="module")
-def cli_db(sample_db, tmp_path_factory):
-    """The sample for the command line's own process: a copy, because :func:`con` may
-    hold the worker's sample open read-write, and DuckDB lets no other process open a
-    file then (which test runs while the module's connection is open depends on how
-    the workers share the tests)."""
-    return private_copy(sample_db, tmp_path_factory.mktemp("cli") / "grid.duckdb")
 
 
 def test_every_duty_is_both_met_and_missed_somewhere(con):
@@ -128,8 +118,8 @@ FIELDS = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", list(FIELDS))
-def test_the_cli_prints_the_documented_fields(cli_db, command):
-    common = ("--db", str(cli_db), "--from", "2026-07", "--to", "2026-09", "--village", "CJ03")
+def test_the_cli_prints_the_documented_fields(command_db, command):
+    common = ("--db", str(command_db), "--from", "2026-07", "--to", "2026-09", "--village", "CJ03")
     done = metrics_cli(command, *common)
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
@@ -141,8 +131,8 @@ def test_the_cli_prints_the_documented_fields(cli_db, command):
 
 
 @pytest.mark.slow
-def test_duties_needs_a_village_and_volunteers_take_a_level(cli_db):
-    common = ("--db", str(cli_db), "--from", "2026-07", "--to", "2026-09")
+def test_duties_needs_a_village_and_volunteers_take_a_level(command_db):
+    common = ("--db", str(command_db), "--from", "2026-07", "--to", "2026-09")
     refused = metrics_cli("duties", *common)
     assert refused.returncode == 2 and "--village" in refused.stderr and refused.stdout == ""
     per_village = json.loads(metrics_cli("volunteers", *common, "--level", "village").stdout)
