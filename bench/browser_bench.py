@@ -27,11 +27,8 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,9 +36,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-from harness.server import ServerURL, free_port, stop, streamlit_server, write_users
+from harness.browser import ForwardMessages
+from harness.server import ServerURL, streamlit_server, write_users
+from harness.server import app_server as started_app
 from store.paths import REPO_ROOT
 
 END = date(2026, 10, 1)
@@ -147,26 +144,19 @@ class Frame:
     element: str | None = None
 
 
-class FrameLog:
+class FrameLog(ForwardMessages):
     """Every ``ForwardMsg`` frame one page receives on Streamlit's websocket."""
 
     def __init__(self, page) -> None:
         self.frames: list[Frame] = []
-        page.on("websocket", self._attach)
+        super().__init__(page)
 
-    def _attach(self, ws) -> None:
-        if "/_stcore/stream" in ws.url:
-            ws.on("framereceived", self._frame)
-
-    def _frame(self, payload) -> None:
-        if isinstance(payload, str):
-            return
-        msg = ForwardMsg.FromString(payload)
+    def received(self, msg, size: int) -> None:
         kind = msg.WhichOneof("type") or "?"
         element = None
         if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element.WhichOneof("type")
-        self.frames.append(Frame(time.perf_counter(), len(payload), kind, element))
+        self.frames.append(Frame(time.perf_counter(), size, kind, element))
 
     def since(self, started: float) -> list[Frame]:
         """The frames received at or after ``started`` (perf_counter)."""
@@ -310,41 +300,14 @@ def sign_in(page, username: str, password: str, timeout_s: float) -> None:
 
 @contextmanager
 def app_server(script: Path, env: dict[str, str] | None = None) -> Iterator[ServerURL]:
-    """``streamlit run <script>`` on a free loopback port (the repository's config, no
-    file watcher), as :func:`harness.server.streamlit_server` starts the dashboard."""
-    port = free_port()
-    log_path = Path(tempfile.gettempdir()) / f"bench-{script.stem}-{port}.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(script),
-            "--server.port", str(port), "--server.address", "127.0.0.1",
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = ServerURL(f"http://127.0.0.1:{port}")
-    url.process = proc
+    """``streamlit run <script>`` as :func:`harness.server.streamlit_server` starts the
+    dashboard (a longer start allowed: the benchmark may run on a busy machine); its
+    log is removed afterwards."""
+    log_path = Path(tempfile.gettempdir()) / f"bench-{script.stem}-{os.getpid()}.log"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: see {log_path}")
-            time.sleep(0.3)
-        yield url
+        with started_app(script, {**os.environ, **(env or {})}, log_path, 120) as url:
+            yield url
     finally:
-        stop(proc, timeout=15)
-        log.close()
         log_path.unlink(missing_ok=True)
 
 

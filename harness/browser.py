@@ -202,7 +202,26 @@ async def async_open_from_sidebar(page, title: str) -> None:
     await async_wait_until_idle(page)
 
 
-class ScriptRuns:
+class ForwardMessages:
+    """Every ``ForwardMsg`` one page receives on Streamlit's websocket, handed to
+    :meth:`received` with its size in bytes (subclasses say what they keep)."""
+
+    def __init__(self, page):
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws) -> None:
+        if "/_stcore/stream" in ws.url:
+            ws.on("framereceived", self._frame)
+
+    def _frame(self, payload) -> None:
+        if not isinstance(payload, str):
+            self.received(ForwardMsg.FromString(payload), len(payload))
+
+    def received(self, msg: ForwardMsg, size: int) -> None:
+        raise NotImplementedError
+
+
+class ScriptRuns(ForwardMessages):
     """Script runs of one page's session, as the server reports them on the websocket.
 
     Streamlit sends ``new_session`` when a run starts and ``script_finished`` when it
@@ -212,16 +231,9 @@ class ScriptRuns:
 
     def __init__(self, page):
         self.started = self.finished = 0
-        page.on("websocket", self._attach)
+        super().__init__(page)
 
-    def _attach(self, ws) -> None:
-        if "/_stcore/stream" in ws.url:
-            ws.on("framereceived", self._frame)
-
-    def _frame(self, payload) -> None:
-        if isinstance(payload, str):
-            return
-        msg = ForwardMsg.FromString(payload)
+    def received(self, msg: ForwardMsg, size: int) -> None:
         kind = msg.WhichOneof("type")
         if kind == "new_session":
             self.started += 1

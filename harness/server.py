@@ -36,41 +36,39 @@ class ServerURL(str):
 
 @contextmanager
 def streamlit_server(db_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[ServerURL]:
-    """Start the dashboard on a free loopback port; yield its URL; stop it afterwards.
-
-    The file watcher is off: a source edited during a run would hold the page at
-    Streamlit's "rerun?" prompt.
-    """
-    port = free_port()
+    """Start the dashboard on a free loopback port on ``db_path``; yield its URL; stop it
+    afterwards. Its output goes to ``<db>.server.log`` (:func:`server_errors`)."""
     env = {**os.environ, "GRID_DB": str(db_path), **(extra_env or {})}
-    log = open(db_path.with_suffix(".server.log"), "wb")  # noqa: SIM115 - closed below
+    with app_server(REPO_ROOT / "serve.py", env, db_path.with_suffix(".server.log")) as url:
+        yield url
+
+
+@contextmanager
+def app_server(
+    script: Path, env: dict[str, str], log_path: Path, start_timeout_s: float = 60
+) -> Iterator[ServerURL]:
+    """``streamlit run <script>`` with ``env`` on a free loopback port (the repository's
+    configuration), its output in ``log_path``; yield its URL once healthy; stop it
+    afterwards. The file watcher is off: a source edited during a run would hold the
+    page at Streamlit's "rerun?" prompt."""
+    port = free_port()
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO_ROOT / "serve.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
+            sys.executable, "-m", "streamlit", "run", str(script),
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none",
         ],
         cwd=REPO_ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-    )
+    )  # fmt: skip
     url = ServerURL(f"http://127.0.0.1:{port}")
     url.process = proc
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout_s
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
@@ -79,7 +77,7 @@ def streamlit_server(db_path: Path, extra_env: dict[str, str] | None = None) -> 
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: see {log.name}")
+                raise RuntimeError(f"streamlit did not start: see {log_path}")
             time.sleep(0.3)
         yield url
     finally:
