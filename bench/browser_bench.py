@@ -37,8 +37,7 @@ from datetime import date
 from pathlib import Path
 
 from harness.browser import ForwardMessages
-from harness.server import ServerURL, streamlit_server, write_users
-from harness.server import app_server as started_app
+from harness.server import ServerURL, app_server, streamlit_server, write_users
 from store.paths import REPO_ROOT
 
 END = date(2026, 10, 1)
@@ -299,13 +298,13 @@ def sign_in(page, username: str, password: str, timeout_s: float) -> None:
 
 
 @contextmanager
-def app_server(script: Path, env: dict[str, str] | None = None) -> Iterator[ServerURL]:
+def bench_app(script: Path, env: dict[str, str] | None = None) -> Iterator[ServerURL]:
     """``streamlit run <script>`` as :func:`harness.server.streamlit_server` starts the
     dashboard (a longer start allowed: the benchmark may run on a busy machine); its
     log is removed afterwards."""
     log_path = Path(tempfile.gettempdir()) / f"bench-{script.stem}-{os.getpid()}.log"
     try:
-        with started_app(script, {**os.environ, **(env or {})}, log_path, 120) as url:
+        with app_server(script, {**os.environ, **(env or {})}, log_path, 120) as url:
             yield url
     finally:
         log_path.unlink(missing_ok=True)
@@ -355,7 +354,7 @@ def measure(repeat: int, timeout_s: float = 300) -> dict:
     with (
         town_database() as (db, users),
         streamlit_server(db, {"GRID_USERS": str(users)}) as dash_url,
-        app_server(MINIMAL_APP) as minimal_url,
+        bench_app(MINIMAL_APP) as minimal_url,
         sync_playwright() as p,
     ):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

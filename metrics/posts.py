@@ -25,6 +25,17 @@ from store.duty_catalogue import DutyCatalogue, read_catalogue
 # The post that answers for a unit (the owner of its alerts and 督办 items).
 OWNER_ROLES = {"village": "总网格长", "subgrid": "子网格长"}
 
+POST_HOLDERS = {
+    level: f"""SELECT {column} AS unit_id, min(person_id) AS owner_id,
+    arg_min(name, person_id) AS owner
+FROM person
+WHERE role = $role AND {column} IS NOT NULL
+  AND ($village::VARCHAR IS NULL OR village_id = $village)
+  AND active_from <= last_day($end::DATE) AND (active_to IS NULL OR active_to >= $start::DATE)
+GROUP BY ALL"""
+    for level, column in (("village", "village_id"), ("subgrid", "subgrid_id"))
+}
+
 ON_ROLL = "p.active_from <= $day AND (p.active_to IS NULL OR p.active_to >= $day)"
 
 UNITS = f"""SELECT v.village_id, v.name AS village_name, s.subgrid_id, s.name AS subgrid_name,
@@ -151,19 +162,6 @@ def post_holders(con: duckdb.DuckDBPyConnection, f: Filter, level: str) -> pl.Da
     in ``f``'s village (all without one): the person holding the unit's
     :data:`OWNER_ROLES` post at some time in ``f``'s range, the first by id when
     several did; units without one are absent."""
-    column = "village_id" if level == "village" else "subgrid_id"
-    return con.sql(
-        f"""SELECT {column} AS unit_id, min(person_id) AS owner_id,
-    arg_min(name, person_id) AS owner
-FROM person
-WHERE role = $role AND {column} IS NOT NULL
-  AND ($village::VARCHAR IS NULL OR village_id = $village)
-  AND active_from <= last_day($end::DATE) AND (active_to IS NULL OR active_to >= $start::DATE)
-GROUP BY ALL""",
-        params={
-            "role": OWNER_ROLES[level],
-            "end": f.end,
-            "start": f.start,
-            "village": f.village_id,
-        },
-    ).pl()
+    values = {"role": OWNER_ROLES[level], "end": f.end, "start": f.start, "village": f.village_id}
+    # Alerts ask for a level's holders more than once per page view: shared in a batch.
+    return fetch_once(POST_HOLDERS[level], values, _run(con))
