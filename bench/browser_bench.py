@@ -437,6 +437,11 @@ def run(args) -> dict:
         "target": f"page ≤ {PAGE_TARGET:g}× minimal, 两个指数地图 ≤ {MAP_TARGET:g}× (same width)",
         "targets_met": f"{sum(met)} of {len(met)}",
         **figures,
+        "targets": [
+            {**entry, "target": f"{width} {title}: settled {entry['target']}"}
+            for width in WIDTHS
+            for title, entry in figures[width]["targets"].items()
+        ],
         "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
         "measured_on": date.today().isoformat(),
     }

@@ -435,10 +435,26 @@ def run(args) -> dict:
         users = _users_file(tmp)
         speed = measure_apptest(db, users, repeat)
         memory = measure_memory(server_db, users)
+    targets = [
+        {
+            "target": f"AppTest {name}: warm run ≤ {RATIO_TARGET} × minimal page",
+            "value": speed["ratio"][name],
+            "met": speed["ratio_met"][name],
+        }
+        for name in speed["ratio"]
+    ]
+    targets.append(
+        {
+            "target": f"server RSS after every page ≤ {RSS_TARGET_MB} MB",
+            "value": memory.get("rss_max_mb"),
+            "met": bool(memory.get("met")),
+        }
+    )
     return {
         "repeat": repeat,
         "target": f"page ≤ {RATIO_TARGET} × minimal; RSS ≤ {RSS_TARGET_MB} MB",
         **speed,
+        "targets": targets,
         "memory": memory,
         "build_s": build_s,
         "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
