@@ -26,6 +26,7 @@ which may not sign in once ``demo = false``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -46,8 +47,14 @@ from store.paths import CONFIG_DIR
 DEFAULT_USERS_FILE = CONFIG_DIR / "users.toml"
 MIN_PASSWORD_LENGTH = 8
 _hasher = PasswordHasher()
-# Verifying against this keeps the time of "no such user" equal to "wrong password".
-_DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps the time of "no such user" equal to "wrong password".
+    Made on first use, not at import: one argon2 hash (0.2–0.5 s here) was paid by every
+    process that imports this module, the server and each command among them."""
+    return _hasher.hash("timing-equaliser")
 
 
 class UserStoreError(ValueError):
@@ -195,7 +202,7 @@ class UserStore:
     def authenticate(self, username: str, password: str) -> User | None:
         """The user if the password is right, else None (same work either way)."""
         record = self.records.get(username)
-        stored = record["password_hash"] if record else _DUMMY_HASH
+        stored = record["password_hash"] if record else _dummy_hash()
         if not _verifies(stored, password) or record is None:
             return None
         if _hasher.check_needs_rehash(stored):

@@ -54,6 +54,7 @@ _IDLE_JS = """(drawn) => {
 # measured slowness (see patience()), so a test fails for a page that never settles,
 # not for a machine that is busy.
 WAIT_S = 90.0
+QUIET_S = 0.4  # see quiet_window_s()
 _REFERENCE_S = 0.08  # the probe below on this project's quiet development machine
 
 
@@ -76,12 +77,23 @@ def patience() -> float:
     return factor
 
 
+def quiet_window_s() -> float:
+    """How long a page must stay finished before a test reads it: long enough for a
+    rerun the page asks for itself (a query parameter, a component's value) to have
+    started. The frontend asks within tens of milliseconds; on a busy machine later, so
+    the window grows with :func:`patience` (0.4 s quiet, at most 2 s). It was a fixed
+    second, which the browser tests paid some 300 times per run."""
+    return min(QUIET_S * patience(), 5 * QUIET_S)
+
+
 def wait_until_idle(page, timeout_s: float | None = None) -> None:
     """Wait until Streamlit has finished running the script and rendered the page
-    (script state "notRunning", no status widget, no skeletons) for a second.
+    (script state "notRunning", no status widget, no skeletons) for
+    :func:`quiet_window_s`.
 
     The default timeout is :data:`WAIT_S` × :func:`patience`."""
     timeout_s = timeout_s or WAIT_S * patience()
+    quiet_s = quiet_window_s()
     page.wait_for_selector('[data-testid="stMain"]', timeout=timeout_s * 1000)
     deadline = time.monotonic() + timeout_s
     quiet_since = None
@@ -90,9 +102,9 @@ def wait_until_idle(page, timeout_s: float | None = None) -> None:
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 1.0:
+        elif time.monotonic() - quiet_since >= quiet_s:
             return
-        time.sleep(0.2)
+        time.sleep(0.1)
     raise TimeoutError(f"the page did not finish running: {page.evaluate(_WHY_BUSY_JS)}")
 
 
@@ -153,13 +165,15 @@ def open_from_sidebar(page, title: str) -> None:
 
 
 async def async_wait_until_idle(
-    page, timeout_s: float | None = None, quiet_s: float = 1.0, drawn: bool = True
+    page, timeout_s: float | None = None, quiet_s: float | None = None, drawn: bool = True
 ) -> None:
-    """:func:`wait_until_idle` for the async API: finished and quiet for ``quiet_s``.
+    """:func:`wait_until_idle` for the async API: finished and quiet for ``quiet_s``
+    (default :func:`quiet_window_s`).
 
     ``drawn=False`` does not wait for lazily loaded charts and tables (their skeletons):
     for a test that reads texts while many sessions share one browser's CPU."""
     deadline = time.monotonic() + (timeout_s or WAIT_S * patience())
+    quiet_s = quiet_window_s() if quiet_s is None else quiet_s
     quiet_since = None
     while time.monotonic() < deadline:
         if await page.evaluate(_IDLE_JS, drawn):
@@ -168,14 +182,14 @@ async def async_wait_until_idle(
                 return
         else:
             quiet_since = None
-        await page.wait_for_timeout(200)
+        await page.wait_for_timeout(100)
     raise TimeoutError(f"the page did not finish running: {await page.evaluate(_WHY_BUSY_JS)}")
 
 
 async def async_sign_in(
     page, username: str, password: str, timeout_s: float | None = None, drawn: bool = True
 ) -> None:
-    """:func:`sign_in` for the async API (waits on the form rather than a quiet second).
+    """:func:`sign_in` for the async API (waits on the form rather than a quiet window).
 
     ``timeout_s`` (default :data:`WAIT_S` × :func:`patience`) bounds each wait: many
     sessions signing in at once share the machine, so their caller scales it."""
