@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import plotly.graph_objects as go
+import plotly.io as pio
 import polars as pl
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metrics import Filter
 from store.paths import REPO_ROOT
+from ui.charts.look import data_array
 from ui.exports import csv_bytes, neutralise, xlsx_bytes
 from ui.filters import View, parts_filter, to_filter, to_params, view_from_params
 from ui.format import hours, pct
@@ -189,3 +192,29 @@ def test_places_are_named_with_their_id():
         "CJ09-X",
         None,
     ]
+
+
+# ------------------------------------------------------------------ chart data arrays
+
+# A heat map's cells as the builders make them: numbers with gaps, texts, and per-cell
+# lists of mixed values (a count, a count, a word, an id).
+CELL_VALUES = st.one_of(st.none(), st.integers(-5, 99), st.floats(0, 1), st.text(max_size=4))
+
+
+@settings(deadline=None, max_examples=60)  # a first Plotly figure imports its validators
+@given(
+    st.integers(1, 6).flatmap(
+        lambda width: st.lists(st.lists(CELL_VALUES, min_size=width, max_size=width), min_size=1)
+    ),
+    st.lists(st.tuples(st.integers(0, 9), st.text(max_size=3), st.text(max_size=5)), min_size=1),
+)
+def test_a_figure_from_data_arrays_is_written_as_the_same_json(cells, picks):
+    def figure(wrap):
+        built = go.Figure(
+            go.Heatmap(z=wrap(cells), text=wrap([[str(c) for c in row] for row in cells]))
+        )
+        picks_as_lists = [list(p) for p in picks]
+        built.add_scatter(x=wrap([p[1] for p in picks]), customdata=wrap(picks_as_lists))
+        return built
+
+    assert pio.to_json(figure(data_array)) == pio.to_json(figure(list))

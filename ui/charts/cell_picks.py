@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from ui.charts.look import data_array
+
 MARKER_PX = 18  # about a cell's height: a click anywhere near the cell's middle hits it
 
 
@@ -30,10 +32,10 @@ def pickable_cells(figure: go.Figure, row_ids: Sequence[str]) -> go.Figure:
             data.append([*cell, row_id])
     invisible = {"marker": {"opacity": 0}}
     figure.add_scatter(
-        x=xs,
-        y=ys,
+        x=data_array(xs),
+        y=data_array(ys),
         mode="markers",
-        customdata=data,
+        customdata=data_array(data),
         marker={"symbol": "square", "size": MARKER_PX, "opacity": 0},
         selected=invisible,
         unselected=invisible,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 import polars as pl
 
+from ui.charts.look import data_array
 from ui.text import html_text
 
 MET_COLOUR = "#5B8C5A"
@@ -38,12 +39,12 @@ def requirement_heatmap(matrix: pl.DataFrame, row_labels: Sequence[str]) -> go.F
         custom.append(custom_row)
     figure = go.Figure(
         go.Heatmap(
-            z=z,
-            x=requirements["label"].to_list(),
-            y=[html_text(label) for label in row_labels],
-            text=text,
+            z=data_array(z),
+            x=data_array(requirements["label"].to_list()),
+            y=data_array([html_text(label) for label in row_labels]),
+            text=data_array(text),
             texttemplate="%{text}",
-            customdata=custom,
+            customdata=data_array(custom),
             zmin=0,
             zmax=1,
             colorscale=[[0, UNMET_COLOUR], [0.5, UNMET_COLOUR], [0.5, MET_COLOUR], [1, MET_COLOUR]],

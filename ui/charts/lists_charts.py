@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from metrics.glossary import label
-from ui.charts.look import COLOURS
+from ui.charts.look import COLOURS, data_array
 from ui.text import html_text
 
 IDLE, USED = "#F2B8B5", "#5B8C5A"
@@ -56,10 +56,10 @@ def place_heatmap(months: pl.DataFrame) -> go.Figure:
     names = [f"{v} {n}" for v, n in zip(places["village_name"], places["name"], strict=True)]
     figure = go.Figure(
         go.Heatmap(
-            z=z,
-            x=[f"{m.year}年{m.month}月" for m in columns],
-            y=[html_text(n) for n in names],
-            text=text,
+            z=data_array(z),
+            x=data_array([f"{m.year}年{m.month}月" for m in columns]),
+            y=data_array([html_text(n) for n in names]),
+            text=data_array(text),
             texttemplate="%{text}",
             zmin=0,
             zmax=1,

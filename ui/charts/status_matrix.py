@@ -16,6 +16,7 @@ from metrics.completeness import STATUSES
 from metrics.glossary import TIME_FORMAT
 from store.months import month_label
 from store.reporting_units import UNIT_KIND_LABELS
+from ui.charts.look import data_array
 from ui.text import html_text
 
 # The fill of each status (Plotly picks a readable text colour on each).
@@ -69,13 +70,13 @@ def status_heatmap(
         scale += [[i / steps, fill], [(i + 1) / steps, fill]]
     figure = go.Figure(
         go.Heatmap(
-            z=z,
-            x=[column_name[c] for c in columns],
-            y=[html_text(row_name[r]) for r in rows],
-            text=text,
+            z=data_array(z),
+            x=data_array([column_name[c] for c in columns]),
+            y=data_array([html_text(row_name[r]) for r in rows]),
+            text=data_array(text),
             texttemplate="%{text}",
             textfont={"size": 11},
-            customdata=hover,
+            customdata=data_array(hover),
             zmin=-0.5,
             zmax=steps - 0.5,
             colorscale=scale,

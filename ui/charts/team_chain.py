@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from metrics.glossary import label, value_text
-from ui.charts.look import COLOURS
+from ui.charts.look import COLOURS, data_array
 from ui.text import html_text
 
 # Pink (weak) through pale yellow to green (strong): no muddy mid-tones.
@@ -66,10 +66,10 @@ def level_heatmap(frame: pl.DataFrame) -> go.Figure:
         text.append([value_text("fulfilment", v) for v in row])
     figure = go.Figure(
         go.Heatmap(
-            z=z,
-            x=levels["role"].to_list(),
-            y=[html_text(n) for n in villages["village_name"].to_list()],
-            text=text,
+            z=data_array(z),
+            x=data_array(levels["role"].to_list()),
+            y=data_array([html_text(n) for n in villages["village_name"].to_list()]),
+            text=data_array(text),
             texttemplate="%{text}",
             zmin=0.4,
             zmax=1,
