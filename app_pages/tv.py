@@ -180,7 +180,7 @@ def draw_page() -> None:
     left.caption(f"会议室大屏 · 每 {seconds} 秒切换")
     right.page_link(
         page_path("overview"),
-        label="退出大屏",
+        label=tv.EXIT_LABEL,
         icon=":material/close_fullscreen:",
         query_params=to_params(view),
     )

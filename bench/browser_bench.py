@@ -39,6 +39,7 @@ from pathlib import Path
 from harness.browser import ForwardMessages
 from harness.server import ServerURL, app_server, streamlit_server, write_users
 from store.paths import REPO_ROOT
+from ui.tv import EXIT_LABEL
 
 END = date(2026, 10, 1)
 DESK = {"width": 1440, "height": 900}
@@ -50,7 +51,7 @@ OFFICE = ("bench_office", PASSWORD, "镇办人员", "镇办人员（基准）")
 LEADER = ("bench_leader", PASSWORD, "镇领导", "镇领导（基准）")
 MINIMAL_APP = REPO_ROOT / "bench" / "minimal_app.py"
 MINIMAL_TITLE, MINIMAL_HOME = "最小页面", "首页"
-TV_KEY, TV_EXIT = "tv", "退出大屏"
+TV_KEY, TV_EXIT = "tv", EXIT_LABEL
 OUT = REPO_ROOT / "bench" / "out"  # git-ignored: a screenshot if a page never settles
 
 # Counts WebGL draw calls per canvas: a deck.gl map has "painted" once its canvas has one.

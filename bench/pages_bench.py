@@ -48,6 +48,7 @@ from auth.store import UserStore
 from bench.common import median_of
 from etl.init_db import init_database
 from store.paths import REPO_ROOT
+from ui.tv import EXIT_LABEL
 
 END = date(2026, 10, 1)
 RATIO_TARGET = 1.5
@@ -369,7 +370,7 @@ def measure_memory(db: Path, users: Path) -> dict:
             nav = page.locator('[data-testid="stSidebarNav"]')
             if nav.count() and not nav.is_visible():
                 # 会议室大屏 hides the sidebar: leave it by its own link, as a user would.
-                page.locator('[data-testid="stMain"] a', has_text="退出大屏").click()
+                page.locator('[data-testid="stMain"] a', has_text=EXIT_LABEL).click()
                 wait_until_idle(page, 120)
             if nav.count():  # a single allowed page has no navigation to click
                 nav.get_by_role("link", name=info.title).click()

@@ -27,8 +27,6 @@ import statistics
 import time
 from datetime import date
 
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
 from bench.browser_bench import (
     CLICK_JS,
     DESK,
@@ -38,6 +36,7 @@ from bench.browser_bench import (
     server_cpu_s,
     town_database,
 )
+from harness.browser import ForwardMessages
 from harness.server import streamlit_server
 
 COUNTS = (5, 10, 20, 40)
@@ -47,20 +46,15 @@ SIGN_IN_S = 240  # a wave whose sessions are not all signed in by then is report
 SIGN_IN_TRIES = 4  # a sign-in refused while the server checks others' passwords is retried
 
 
-class Finished:
+class Finished(ForwardMessages):
     """When the server's ``script_finished`` frames reach one page (perf_counter)."""
 
     def __init__(self, page) -> None:
         self.times: list[float] = []
-        page.on("websocket", self._attach)
+        super().__init__(page)
 
-    def _attach(self, ws) -> None:
-        if "/_stcore/stream" in ws.url:
-            ws.on("framereceived", self._frame)
-
-    def _frame(self, payload) -> None:
-        binary = not isinstance(payload, str)
-        if binary and ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
+    def received(self, msg, size: int) -> None:
+        if msg.WhichOneof("type") == "script_finished":
             self.times.append(time.perf_counter())
 
 

@@ -36,6 +36,7 @@ from ui.text import html_text, plain
 SECONDS_PARAM = "seconds"
 DEFAULT_SECONDS, MIN_SECONDS, MAX_SECONDS = 15, 5, 600
 INDEX_KEY = "_tv_view_index"
+EXIT_LABEL = "退出大屏"  # the link back to 总览 (the sidebar is hidden here)
 SCREEN_KEY = "tv_screen"  # the container's key: its class st-key-tv_screen scopes the CSS
 FOOTER_KEY = "tv_footer"
 LIGHT_CLASSES = {"红": "tv-red", "黄": "tv-amber", "绿": "tv-green"}
