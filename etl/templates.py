@@ -15,15 +15,18 @@ registry as stored (:func:`registry_csv`, :func:`registry_xlsx` of
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import polars as pl
-import xlsxwriter
-from xlsxwriter.worksheet import Worksheet
 
 from etl.registry_upload import RegistryLists
 from store import contracts as ct
 from store.contracts import REGISTRY_KINDS, UPLOAD_KINDS, Kind
 from store.duty_catalogue import read_catalogue
+
+if TYPE_CHECKING:
+    import xlsxwriter
+    from xlsxwriter.worksheet import Worksheet
 
 EXAMPLES: dict[str, dict[str, str]] = {
     "person": {
@@ -217,6 +220,10 @@ def _workbook(
     kind: Kind, frame: pl.DataFrame, registry: RegistryLists | None, example: bool
 ) -> bytes:
     buffer = io.BytesIO()
+    # Imported here: the loader imports this module for EXAMPLES on every load, and
+    # xlsxwriter costs 0.15 s of a command-line load's start (docs/performance.md).
+    import xlsxwriter
+
     with xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "in_memory": True}) as book:
         frame.write_excel(book, worksheet="模板", autofit=True)
         sheet = book.get_worksheet_by_name("模板")
