@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+from harness.browser import patience
 from harness.shared_builds import built_once, private_copy
 from store.paths import REPO_ROOT
 
@@ -43,14 +44,19 @@ def streamlit_server(db_path: Path, extra_env: dict[str, str] | None = None) -> 
         yield url
 
 
+START_S = 60.0
+
+
 @contextmanager
 def app_server(
-    script: Path, env: dict[str, str], log_path: Path, start_timeout_s: float = 60
+    script: Path, env: dict[str, str], log_path: Path, start_timeout_s: float | None = None
 ) -> Iterator[ServerURL]:
     """``streamlit run <script>`` with ``env`` on a free loopback port (the repository's
     configuration), its output in ``log_path``; yield its URL once healthy; stop it
     afterwards. The file watcher is off: a source edited during a run would hold the
-    page at Streamlit's "rerun?" prompt."""
+    page at Streamlit's "rerun?" prompt. The start may take ``start_timeout_s``
+    (default :data:`START_S` × the machine's :func:`~harness.browser.patience`: a
+    fixed minute failed a start while four test workers shared two cores)."""
     port = free_port()
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
@@ -68,7 +74,7 @@ def app_server(
     url = ServerURL(f"http://127.0.0.1:{port}")
     url.process = proc
     try:
-        deadline = time.monotonic() + start_timeout_s
+        deadline = time.monotonic() + (start_timeout_s or START_S * patience())
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:

@@ -22,9 +22,9 @@ from etl.load import (
     load_uploads,
     validate_uploads,
 )
-from etl.registry_upload import registry_lists
+from etl.registry_upload import RegistryLists, registry_lists
 from etl.templates import EXAMPLES, template_csv, template_kinds, template_xlsx
-from etl.validation.scope import months_in_name
+from etl.validation.scope import months_in_name, villages_in_name
 from store.contracts import ACTIVITY_TYPES, KINDS
 from store.database import connect
 from tests.support.loading import copy_db, query
@@ -162,6 +162,31 @@ def test_month_in_a_file_name():
     assert months_in_name("activity_2026-09.csv") == {date(2026, 9, 1)}
     assert months_in_name("202611签到.csv") == {date(2026, 11, 1)}
     assert months_in_name("活动台账(1).csv") == set()
+
+
+def test_a_village_in_a_file_name_by_id_or_name_among_a_citys_villages():
+    """A village is named by its id between non-alphanumerics, or by its name with or
+    without 村/社区, among thousands of villages (a city registry)."""
+    villages = pl.DataFrame(
+        {
+            "village_id": [
+                "CJ03",
+                "CJ031",
+                "T001-CJ03",
+                *[f"T{i:03d}-CJ{i % 14:02d}" for i in range(2, 3000)],
+            ],
+            "name": ["营房村", "金光社区", "海渔村", *[f"第{i:04d}组村" for i in range(2, 3000)]],
+        }
+    )
+    registry = RegistryLists(villages, pl.DataFrame(), pl.DataFrame())
+    assert villages_in_name("CJ03_2026-10_活动.csv", registry) == {"CJ03"}
+    assert villages_in_name("xCJ03 活动.csv", registry) == set()
+    assert villages_in_name("CJ031-活动.csv", registry) == {"CJ031"}
+    assert villages_in_name("T001-CJ03 活动.csv", registry) == {"CJ03", "T001-CJ03"}
+    assert villages_in_name("营房 2026年10月.xlsx", registry) == {"CJ03"}
+    assert villages_in_name("金光社区活动.csv", registry) == {"CJ031"}
+    assert villages_in_name("T5000-CJ03.csv", registry) == {"CJ03"}
+    assert villages_in_name("第2999组 活动.csv", registry) == {"T2999-CJ03"}
 
 
 def test_another_villages_row_in_a_named_villages_file_is_flagged(con):
