@@ -244,8 +244,7 @@ def _finish(
     records = record_uploads(con, result, written.counts, written.batch_id, user)
     if refresh_rollups and not dry_run:
         report(len(result.plans), total, "更新汇总")
-        months = written.months
-        write_access.refresh_rollups(con, None if months is None else sorted(months))
+        write_access.refresh_rollups(con, written.months)
     bump_data_version(con)
     report(len(result.plans) + 1, total, "提交")
     return records

@@ -73,7 +73,10 @@ class Written:
 
     batch_id: int
     counts: Counts
-    months: set[date] | None  # None: the roster changed (every month)
+    # Per kind written, the months its rows touch; None: the roster changed (every month).
+    # Per kind so that the rollup refresh recomputes only the months of the kinds the
+    # rollups are built from (a 1M-row report load recomputed all 24 months: 1.1 s).
+    months: dict[str, set[date]] | None
 
 
 # ------------------------------------------------------------------- plans
@@ -202,12 +205,16 @@ def write_plans(
 ) -> Written:
     """Inside the caller's open transaction: write every plan as one new batch."""
     batch_id = run_sql(con, "SELECT coalesce(max(upload_id), 0) + 1 FROM upload")[0][0]
-    months: set[date] | None = set()
+    months: dict[str, set[date]] | None = {}
     counts: Counts = {}
     for plan in plans:
         plan_counts, plan_months = write_plan(con, plan, batch_id, today, blobs)
         counts.update(plan_counts)
-        months = None if months is None or plan_months is None else months | plan_months
+        if months is None or plan_months is None:
+            months = None
+        else:
+            kind = plan.kind.name
+            months[kind] = months.get(kind, set()) | plan_months
     return Written(batch_id, counts, months)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Collection, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -52,8 +53,12 @@ def connect_for_load(path: str | Path, wait_seconds: float = 5.0) -> duckdb.Duck
             time.sleep(0.2)
 
 
-def refresh_rollups(con: duckdb.DuckDBPyConnection, months: list[date] | None) -> None:
-    """Bring the rollups in step, inside the caller's transaction.
+def refresh_rollups(
+    con: duckdb.DuckDBPyConnection,
+    months: Collection[date] | Mapping[str, Collection[date]] | None,
+) -> None:
+    """Bring the rollups in step, inside the caller's transaction (``months`` as
+    :func:`etl.rollups.refresh` takes them).
 
     ``create_rollups`` first (cheap when current): a database built before a rollup
     layout change then gets the new tables instead of failing the load.
