@@ -213,8 +213,7 @@ def write_plans(
         if months is None or plan_months is None:
             months = None
         else:
-            kind = plan.kind.name
-            months[kind] = months.get(kind, set()) | plan_months
+            months.setdefault(plan.kind.name, set()).update(plan_months)
     return Written(batch_id, counts, months)
 
 
